@@ -1,0 +1,2 @@
+//! Placeholder replaced by the append benchmark.
+fn main() {}

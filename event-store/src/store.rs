@@ -1,0 +1,453 @@
+//! `EventStore`: the append path (one statement, one implicit transaction) and the reads of streams
+//! and of the gap-safe global log. Snapshots, verification, subscriptions and HTTP idempotency
+//! records live in their own modules as further `impl EventStore` blocks.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::Row;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::envelope::{canonical, EnvelopeFields};
+use crate::error::{AppendError, ReadError};
+use crate::position::LogPosition;
+use crate::types::{
+    AppendResult, AppendedEvent, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StreamRef,
+};
+
+/// The largest payload of one event, measured as its RFC 8785 canonical JSON: 256 KiB.
+///
+/// Order events are a few KiB; the limit keeps one event well inside a NATS message (1 MiB by default).
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// The largest canonical metadata of one append: 16 KiB.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// The most events one append may carry.
+pub const MAX_EVENTS_PER_APPEND: usize = 1_000;
+
+/// The most rows one read returns; larger limits are reduced to this.
+pub const MAX_READ_BATCH: i64 = 10_000;
+
+/// How many times an `ExpectedVersion::Any` append re-reads the stream head after losing a race.
+const ANY_VERSION_ATTEMPTS: usize = 16;
+
+const EVENT_COLUMNS: &str = "global_position, transaction_id::text::bigint AS transaction_id, stream_id, \
+     stream_type, version, event_id, event_type, schema_version, payload, metadata, recorded_at, hash";
+
+/// The event store: a cheap-to-clone handle on a Postgres pool.
+///
+/// Clones share the pool and the in-process wake-up channel of subscriptions.
+/// The pool's role needs `SELECT` on schema `event_store` for reads, and `INSERT` plus `EXECUTE`
+/// on `event_store.append_events` for appends; run [`MIGRATOR`](crate::MIGRATOR) first.
+#[derive(Debug, Clone)]
+pub struct EventStore {
+    pub(crate) pool: PgPool,
+    /// The newest token this process appended; subscriptions wake up when it changes.
+    pub(crate) appended: Arc<watch::Sender<LogPosition>>,
+}
+
+impl EventStore {
+    /// Wraps a pool. Does no IO.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool, appended: Arc::new(watch::Sender::new(LogPosition::START)) }
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Appends `events` to `stream` atomically, with consecutive versions, or writes nothing.
+    ///
+    /// - `expected` is checked against the stream's last version; a mismatch returns
+    ///   [`AppendError::Conflict`] with the actual version.
+    ///   A concurrent append that took the same version first (a unique violation on `(stream_id, version)`)
+    ///   is also reported as `Conflict`.
+    ///   With `ExpectedVersion::Any` the store retries such races itself.
+    /// - `metadata.command_id` makes the append idempotent: if it is already stored, nothing is written and
+    ///   the original result is returned with `deduplicated: true` (even if the stream has moved on since).
+    ///   A command id stored for another stream is [`AppendError::CommandIdReused`].
+    /// - Invalid input is refused before any IO: empty batch, more than [`MAX_EVENTS_PER_APPEND`] events,
+    ///   a payload that is not a JSON object or larger than [`MAX_PAYLOAD_BYTES`], an event id that is not a
+    ///   UUID v7, an empty or overlong event type, NUL characters.
+    ///
+    /// The append runs as one statement in its own transaction, so it is always the first write of that
+    /// transaction, as the gap-safe global log requires. It takes no global lock.
+    #[tracing::instrument(
+        skip_all,
+        fields(stream.id = %stream.id, stream.type = %stream.stream_type, command.id = %metadata.command_id, events = events.len()),
+        err(level = "debug")
+    )]
+    pub async fn append(
+        &self,
+        stream: &StreamRef,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        metadata: &Metadata,
+    ) -> Result<AppendResult, AppendError> {
+        let prepared = PreparedAppend::new(stream, &events, metadata)?;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let expected_version = match expected {
+                ExpectedVersion::Exact(version) => version,
+                ExpectedVersion::NoStream => 0,
+                ExpectedVersion::Any => self.fetch_stream_version(stream.id).await?,
+            };
+            let may_retry = matches!(expected, ExpectedVersion::Any) && attempts < ANY_VERSION_ATTEMPTS;
+            match self.try_append(stream, expected_version, &events, metadata, &prepared).await {
+                Ok(AppendOutcome::Appended(result)) => {
+                    self.appended.send_if_modified(|newest| {
+                        let is_newer = result.token > *newest;
+                        if is_newer {
+                            *newest = result.token;
+                        }
+                        is_newer
+                    });
+                    return Ok(result);
+                }
+                Ok(AppendOutcome::Deduplicated(result)) => {
+                    if result.stream_id != stream.id {
+                        return Err(AppendError::CommandIdReused {
+                            command_id: metadata.command_id,
+                            stream_id: result.stream_id,
+                        });
+                    }
+                    return Ok(result);
+                }
+                Ok(AppendOutcome::Conflict { actual }) => {
+                    if !may_retry {
+                        return Err(AppendError::Conflict { expected: expected_version, actual });
+                    }
+                }
+                Ok(AppendOutcome::StreamTypeMismatch { stored }) => {
+                    return Err(AppendError::StreamTypeMismatch {
+                        stream_id: stream.id,
+                        stored,
+                        given: stream.stream_type.clone(),
+                    });
+                }
+                Err(error) => match unique_violation(&error) {
+                    Some("events_stream_version_key") => {
+                        if !may_retry {
+                            let actual = self.fetch_stream_version(stream.id).await?;
+                            return Err(AppendError::Conflict { expected: expected_version, actual });
+                        }
+                    }
+                    // The same command raced with itself: the next attempt finds the stored record.
+                    Some("commands_pkey") if attempts < 3 => {}
+                    Some("events_event_id_key") => {
+                        let event_id = self.stored_event_id(&events).await?.unwrap_or(events[0].event_id);
+                        return Err(AppendError::DuplicateEventId { event_id });
+                    }
+                    _ => return Err(AppendError::Database(error)),
+                },
+            }
+        }
+    }
+
+    async fn try_append(
+        &self,
+        stream: &StreamRef,
+        expected_version: i64,
+        events: &[NewEvent],
+        metadata: &Metadata,
+        prepared: &PreparedAppend,
+    ) -> Result<AppendOutcome, sqlx::Error> {
+        let mut envelopes = Vec::with_capacity(events.len());
+        for (offset, (event, canonical_payload)) in events.iter().zip(&prepared.canonical_payloads).enumerate() {
+            let fields = EnvelopeFields {
+                stream_id: stream.id,
+                stream_type: &stream.stream_type,
+                version: expected_version + 1 + offset as i64,
+                event_id: event.event_id,
+                event_type: &event.event_type,
+                schema_version: event.schema_version,
+                canonical_payload,
+                canonical_metadata: &prepared.canonical_metadata,
+                recorded_at: prepared.recorded_at,
+            };
+            envelopes.push(fields.to_bytes().map_err(|error| sqlx::Error::Encode(Box::new(error)))?);
+        }
+        let row = sqlx::query(
+            "SELECT outcome, stream_id, stream_type, first_version, stream_version, transaction_id, positions, event_ids \
+             FROM event_store.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(stream.id)
+        .bind(&stream.stream_type)
+        .bind(expected_version)
+        .bind(metadata.command_id)
+        .bind(&prepared.metadata_value)
+        .bind(prepared.recorded_at)
+        .bind(events.iter().map(|event| event.event_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|event| event.event_type.as_str()).collect::<Vec<_>>())
+        .bind(events.iter().map(|event| event.schema_version).collect::<Vec<_>>())
+        .bind(events.iter().map(|event| &event.payload).collect::<Vec<_>>())
+        .bind(envelopes)
+        .fetch_one(&self.pool)
+        .await?;
+        let outcome: String = row.try_get("outcome")?;
+        match outcome.as_str() {
+            "appended" | "deduplicated" => {
+                let result = append_result_from_row(&row, outcome == "deduplicated")?;
+                Ok(if result.deduplicated {
+                    AppendOutcome::Deduplicated(result)
+                } else {
+                    AppendOutcome::Appended(result)
+                })
+            }
+            "conflict" => Ok(AppendOutcome::Conflict { actual: row.try_get("stream_version")? }),
+            "stream_type_mismatch" => Ok(AppendOutcome::StreamTypeMismatch { stored: row.try_get("stream_type")? }),
+            other => Err(sqlx::Error::Protocol(format!("unknown append outcome {other:?}"))),
+        }
+    }
+
+    /// The first of `events`' ids that is already stored.
+    async fn stored_event_id(&self, events: &[NewEvent]) -> Result<Option<Uuid>, sqlx::Error> {
+        sqlx::query_scalar("SELECT event_id FROM event_store.events WHERE event_id = ANY($1) LIMIT 1")
+            .bind(events.iter().map(|event| event.event_id).collect::<Vec<_>>())
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// The stream's current version: its last event's version, or 0 when it has no events.
+    #[tracing::instrument(skip_all, fields(stream.id = %stream_id), err(level = "debug"))]
+    pub async fn stream_version(&self, stream_id: Uuid) -> Result<i64, ReadError> {
+        Ok(self.fetch_stream_version(stream_id).await?)
+    }
+
+    pub(crate) async fn fetch_stream_version(&self, stream_id: Uuid) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT coalesce(max(version), 0) FROM event_store.events WHERE stream_id = $1",
+        )
+        .bind(stream_id)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// Up to `limit` events of a stream with `version >= from_version`, in version order.
+    ///
+    /// `limit` is clamped to `1..=MAX_READ_BATCH`; page by passing the last version + 1.
+    /// A stream with no events at all is [`ReadError::StreamNotFound`]; a known stream read past its end
+    /// gives an empty list.
+    #[tracing::instrument(skip_all, fields(stream.id = %stream_id, stream.version = from_version), err(level = "debug"))]
+    pub async fn read_stream(
+        &self,
+        stream_id: Uuid,
+        from_version: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, ReadError> {
+        let events = self.read_stream_page(stream_id, from_version, limit).await?;
+        if events.is_empty() && self.fetch_stream_version(stream_id).await? == 0 {
+            return Err(ReadError::StreamNotFound { stream_id });
+        }
+        Ok(events)
+    }
+
+    /// `read_stream` without the check that the stream exists.
+    pub(crate) async fn read_stream_page(
+        &self,
+        stream_id: Uuid,
+        from_version: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, ReadError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM event_store.events \
+             WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3"
+        ))
+        .bind(stream_id)
+        .bind(from_version)
+        .bind(limit.clamp(1, MAX_READ_BATCH))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(recorded_event_from_row).collect()
+    }
+
+    /// Up to `limit` events of the global log strictly after `checkpoint`, in log order.
+    ///
+    /// Gap-safe: only events of transactions older than every transaction still running are returned,
+    /// ordered by `(transaction_id, global_position)`. A transaction that commits later has a larger
+    /// transaction id than every event returned now, so a reader that continues from the last returned
+    /// event's [`RecordedEvent::log_position`] never skips anything and never waits on a timeout.
+    /// An open writing transaction anywhere in the cluster holds the log back until it ends.
+    /// `limit` is clamped to `1..=MAX_READ_BATCH`.
+    #[tracing::instrument(skip_all, fields(event.position = %checkpoint), err(level = "debug"))]
+    pub async fn read_all_from(
+        &self,
+        checkpoint: LogPosition,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, ReadError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM event_store.events \
+             WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
+               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY transaction_id, global_position LIMIT $3"
+        ))
+        .bind(checkpoint.transaction_id.to_string())
+        .bind(checkpoint.position)
+        .bind(limit.clamp(1, MAX_READ_BATCH))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(recorded_event_from_row).collect()
+    }
+
+    /// The newest position a gap-safe reader can reach now ([`LogPosition::START`] for an empty log).
+    ///
+    /// A reader's lag is the distance between its checkpoint and this.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn head(&self) -> Result<LogPosition, ReadError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT transaction_id::text::bigint, global_position FROM event_store.events \
+             WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map_or(LogPosition::START, |(transaction_id, position)| {
+            LogPosition::new(transaction_id as u64, position)
+        }))
+    }
+}
+
+/// The validated, canonicalised parts of an append that do not depend on the versions.
+struct PreparedAppend {
+    canonical_payloads: Vec<Vec<u8>>,
+    canonical_metadata: Vec<u8>,
+    metadata_value: Value,
+    recorded_at: DateTime<Utc>,
+}
+
+impl PreparedAppend {
+    fn new(stream: &StreamRef, events: &[NewEvent], metadata: &Metadata) -> Result<Self, AppendError> {
+        if events.is_empty() {
+            return Err(AppendError::EmptyBatch);
+        }
+        if events.len() > MAX_EVENTS_PER_APPEND {
+            return Err(AppendError::TooManyEvents { count: events.len(), max: MAX_EVENTS_PER_APPEND });
+        }
+        if stream.stream_type.is_empty() || stream.stream_type.len() > 200 || stream.stream_type.contains('\0') {
+            return Err(AppendError::InvalidMetadata {
+                reason: "the stream type must be 1 to 200 bytes without NUL characters".to_owned(),
+            });
+        }
+        let metadata_value = serde_json::to_value(metadata).map_err(AppendError::Encode)?;
+        let canonical_metadata = canonical(&metadata_value).map_err(AppendError::Encode)?;
+        if canonical_metadata.len() > MAX_METADATA_BYTES {
+            return Err(AppendError::InvalidMetadata {
+                reason: format!("{} bytes, at most {MAX_METADATA_BYTES} are allowed", canonical_metadata.len()),
+            });
+        }
+        if contains_nul(&metadata_value) {
+            return Err(AppendError::InvalidMetadata { reason: "it contains a NUL character".to_owned() });
+        }
+        let mut canonical_payloads = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let invalid = |reason: &str| AppendError::InvalidEvent { event_id: event.event_id, reason: reason.to_owned() };
+            if event.event_id.get_version_num() != 7 {
+                return Err(invalid("the event id must be a UUID v7"));
+            }
+            if events[..index].iter().any(|earlier| earlier.event_id == event.event_id) {
+                return Err(invalid("the event id appears twice in the append"));
+            }
+            if event.event_type.is_empty() || event.event_type.len() > 200 || event.event_type.contains('\0') {
+                return Err(invalid("the event type must be 1 to 200 bytes without NUL characters"));
+            }
+            if !event.payload.is_object() {
+                return Err(AppendError::PayloadNotObject { event_id: event.event_id });
+            }
+            let canonical_payload = canonical(&event.payload).map_err(AppendError::Encode)?;
+            if canonical_payload.len() > MAX_PAYLOAD_BYTES {
+                return Err(AppendError::PayloadTooLarge {
+                    event_id: event.event_id,
+                    size: canonical_payload.len(),
+                    max: MAX_PAYLOAD_BYTES,
+                });
+            }
+            if contains_nul(&event.payload) {
+                return Err(invalid("the payload contains a NUL character, which jsonb cannot store"));
+            }
+            canonical_payloads.push(canonical_payload);
+        }
+        // Postgres keeps microseconds; the envelope must hash exactly what the row stores.
+        let now = Utc::now();
+        let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+        Ok(Self { canonical_payloads, canonical_metadata, metadata_value, recorded_at })
+    }
+}
+
+enum AppendOutcome {
+    Appended(AppendResult),
+    Deduplicated(AppendResult),
+    Conflict { actual: i64 },
+    StreamTypeMismatch { stored: String },
+}
+
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(members) => members.iter().any(|(key, member)| key.contains('\0') || contains_nul(member)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+fn append_result_from_row(row: &PgRow, deduplicated: bool) -> Result<AppendResult, sqlx::Error> {
+    let stream_id: Uuid = row.try_get("stream_id")?;
+    let first_version: i64 = row.try_get("first_version")?;
+    let last_version: i64 = row.try_get("stream_version")?;
+    let transaction_id: i64 = row.try_get("transaction_id")?;
+    let positions: Vec<i64> = row.try_get("positions")?;
+    let event_ids: Vec<Uuid> = row.try_get("event_ids")?;
+    let events: Vec<AppendedEvent> = event_ids
+        .into_iter()
+        .zip(positions)
+        .zip(first_version..)
+        .map(|((event_id, global_position), version)| AppendedEvent { event_id, version, global_position })
+        .collect();
+    // Positions grow with versions inside one append; the last event is the one with the largest position.
+    let last_position = events.iter().map(|event| event.global_position).max().unwrap_or_default();
+    Ok(AppendResult {
+        stream_id,
+        first_version,
+        last_version,
+        last_position,
+        token: LogPosition::new(transaction_id as u64, last_position),
+        events,
+        deduplicated,
+    })
+}
+
+pub(crate) fn recorded_event_from_row(row: &PgRow) -> Result<RecordedEvent, ReadError> {
+    let global_position: i64 = row.try_get("global_position")?;
+    let decode = |reason: String| ReadError::Decode { global_position, reason };
+    let metadata: Value = row.try_get("metadata")?;
+    let hash: Vec<u8> = row.try_get("hash")?;
+    let transaction_id: i64 = row.try_get("transaction_id")?;
+    Ok(RecordedEvent {
+        global_position,
+        transaction_id: u64::try_from(transaction_id).map_err(|error| decode(error.to_string()))?,
+        stream_id: row.try_get("stream_id")?,
+        stream_type: row.try_get("stream_type")?,
+        version: row.try_get("version")?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get("schema_version")?,
+        payload: row.try_get("payload")?,
+        metadata: serde_json::from_value(metadata).map_err(|error| decode(format!("metadata: {error}")))?,
+        recorded_at: row.try_get("recorded_at")?,
+        hash: hash.try_into().map_err(|_| decode("hash is not 32 bytes".to_owned()))?,
+    })
+}
+
+fn unique_violation(error: &sqlx::Error) -> Option<&str> {
+    match error {
+        sqlx::Error::Database(database_error) if database_error.code().as_deref() == Some("23505") => {
+            database_error.constraint()
+        }
+        _ => None,
+    }
+}
