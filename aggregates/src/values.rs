@@ -163,12 +163,16 @@ impl Amount {
 
     /// Sum, or `None` above [`Amount::MAX`].
     pub fn checked_add(self, other: Self) -> Option<Self> {
-        self.0.checked_add(other.0).and_then(|sum| Self::try_new(sum).ok())
+        self.0
+            .checked_add(other.0)
+            .and_then(|sum| Self::try_new(sum).ok())
     }
 
     /// Difference, or `None` below zero.
     pub fn checked_sub(self, other: Self) -> Option<Self> {
-        self.0.checked_sub(other.0).and_then(|difference| Self::try_new(difference).ok())
+        self.0
+            .checked_sub(other.0)
+            .and_then(|difference| Self::try_new(difference).ok())
     }
 
     /// Product with a quantity, or `None` above [`Amount::MAX`].
@@ -214,6 +218,13 @@ impl UnitPrice {
     pub fn minor_units(&self) -> i64 {
         self.0.minor_units()
     }
+
+    /// Price of `quantity` units.
+    ///
+    /// Cannot overflow: the largest line, 10^10 times 1000, is far below [`Amount::MAX`].
+    pub fn times(self, quantity: Quantity) -> Amount {
+        Amount(self.0 .0 * i64::from(quantity.get()))
+    }
 }
 
 /// An amount of money: integer minor units in one currency. Never a float.
@@ -236,7 +247,10 @@ impl Money {
 
     /// Parses minor units and a currency code.
     pub fn try_new(minor_units: i64, currency: &str) -> Result<Self, ValueError> {
-        Ok(Self::new(Amount::try_new(minor_units)?, Currency::parse(currency)?))
+        Ok(Self::new(
+            Amount::try_new(minor_units)?,
+            Currency::parse(currency)?,
+        ))
     }
 
     /// The amount without the currency.
@@ -259,7 +273,10 @@ impl Money {
         if self.currency != other.currency {
             return None;
         }
-        Some(Self::new(self.amount.checked_add(other.amount)?, self.currency))
+        Some(Self::new(
+            self.amount.checked_add(other.amount)?,
+            self.currency,
+        ))
     }
 
     /// Difference of two amounts in the same currency; `None` when the currencies differ or it would be negative.
@@ -267,7 +284,10 @@ impl Money {
         if self.currency != other.currency {
             return None;
         }
-        Some(Self::new(self.amount.checked_sub(other.amount)?, self.currency))
+        Some(Self::new(
+            self.amount.checked_sub(other.amount)?,
+            self.currency,
+        ))
     }
 }
 
@@ -329,7 +349,9 @@ impl Sku {
                 max: Self::MAX_LENGTH,
             });
         }
-        let is_allowed = |character: char| character.is_ascii_alphanumeric() || matches!(character, '.' | '_' | '-');
+        let is_allowed = |character: char| {
+            character.is_ascii_alphanumeric() || matches!(character, '.' | '_' | '-')
+        };
         if first.is_ascii_alphanumeric() && characters.all(is_allowed) {
             Ok(Self(text.to_owned()))
         } else {

@@ -19,8 +19,7 @@ type ValidatorKey = (SchemaKind, &'static str, u32);
 
 /// Compiled validators, or the reason a schema did not compile (a defect the contract tests catch).
 fn validators() -> &'static HashMap<ValidatorKey, Result<Validator, String>> {
-    static VALIDATORS: OnceLock<HashMap<ValidatorKey, Result<Validator, String>>> =
-        OnceLock::new();
+    static VALIDATORS: OnceLock<HashMap<ValidatorKey, Result<Validator, String>>> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
         all_schemas()
             .iter()
@@ -64,7 +63,12 @@ pub fn validate_command(
     validate(SchemaKind::Command, command_name, version, body)
 }
 
-fn validate(kind: SchemaKind, name: &str, version: u32, instance: &Value) -> Result<(), Vec<FieldError>> {
+fn validate(
+    kind: SchemaKind,
+    name: &str,
+    version: u32,
+    instance: &Value,
+) -> Result<(), Vec<FieldError>> {
     let Some(compiled) = validators()
         .iter()
         .find(|((candidate_kind, candidate_name, candidate_version), _)| {
@@ -91,7 +95,10 @@ fn validate(kind: SchemaKind, name: &str, version: u32, instance: &Value) -> Res
             match &error.kind {
                 // Point at the missing or unexpected member itself, so a client can highlight that field.
                 ValidationErrorKind::Required { property } => {
-                    let member = property.as_str().map(str::to_owned).unwrap_or_else(|| property.to_string());
+                    let member = property
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| property.to_string());
                     vec![FieldError::new(
                         format!("{base}/{}", escape_pointer_token(&member)),
                         "is required",

@@ -110,11 +110,15 @@ impl OrderEvent {
             (event_type::CREATED, 1) => stored.parse_as().map(Self::Created),
             (event_type::ITEM_ADDED, 1) => stored.parse_as().map(Self::ItemAdded),
             (event_type::ITEM_REMOVED, 1) => stored.parse_as().map(Self::ItemRemoved),
-            (event_type::ITEM_QUANTITY_CHANGED, 1) => stored.parse_as().map(Self::ItemQuantityChanged),
+            (event_type::ITEM_QUANTITY_CHANGED, 1) => {
+                stored.parse_as().map(Self::ItemQuantityChanged)
+            }
             (event_type::SHIPPING_ADDRESS_SET, 1) => stored
                 .parse_as()
                 .map(|old| Self::ShippingAddressSet(upcast_shipping_address_set_v1(old))),
-            (event_type::SHIPPING_ADDRESS_SET, 2) => stored.parse_as().map(Self::ShippingAddressSet),
+            (event_type::SHIPPING_ADDRESS_SET, 2) => {
+                stored.parse_as().map(Self::ShippingAddressSet)
+            }
             (event_type::PLACED, 1) => stored.parse_as().map(Self::Placed),
             (event_type::PAYMENT_CONFIRMED, 1) => stored.parse_as().map(Self::PaymentConfirmed),
             (event_type::SHIPPED, 1) => stored.parse_as().map(Self::Shipped),

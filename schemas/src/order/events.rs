@@ -101,6 +101,8 @@ pub struct OrderItemRemovedV1 {
     pub sku: String,
     /// Product name of the removed line.
     pub name: String,
+    /// Unit price the removed line had, in minor units.
+    pub unit_price_minor: i64,
     /// Units the removed line had.
     pub quantity: u32,
     /// Total the removed line had, in minor units.
