@@ -1,0 +1,149 @@
+//! Idempotency: an `Idempotency-Key` becomes the command id (so the event store stores the command at
+//! most once) and keys a stored copy of the response (so a retry gets the same answer, across restarts).
+//!
+//! The same key with another method, path or body is refused with 422 `idempotency-key-reused`.
+
+use axum::http::header;
+use axum::http::HeaderName;
+use axum::http::HeaderValue;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::response::Response;
+use event_store::IdempotencyError;
+use event_store::IdempotentResponse;
+use event_store::LogPosition;
+use serde_json::Value;
+use sha2::Digest;
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::orders::Execution;
+use crate::response::CommandAccepted;
+use crate::state::AppState;
+
+/// Response header set on a response that was replayed for a repeated `Idempotency-Key`.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// The command id of a request: the key itself when it is a uuid, else a uuid derived from it
+/// (version 8, SHA-256 of the key), so every retry of the request carries the same command id.
+pub(crate) fn command_id_for_key(key: &str) -> Uuid {
+    if let Ok(uuid) = Uuid::parse_str(key) {
+        return uuid;
+    }
+    let digest = Sha256::digest(format!("command-api/idempotency-key/{key}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// SHA-256 over method, path and the canonical JSON of the body: two requests that mean the same have the same fingerprint.
+pub(crate) fn fingerprint(method: &str, path: &str, document: &Value) -> String {
+    let canonical = serde_json_canonicalizer::to_vec(document).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(path.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(&canonical);
+    hex::encode(hasher.finalize())
+}
+
+fn idempotency_failure(error: IdempotencyError) -> ApiError {
+    match error {
+        IdempotencyError::FingerprintMismatch { .. } => ApiError::IdempotencyKeyReused,
+        IdempotencyError::Invalid { reason } => ApiError::Malformed(format!("invalid Idempotency-Key: {reason}")),
+        IdempotencyError::Database(error) if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+            ApiError::Unavailable("the event store is not reachable".to_owned())
+        }
+        other => ApiError::Internal(anyhow::Error::new(other).context("reading or storing an idempotent response")),
+    }
+}
+
+/// The stored response of an earlier request with this key and fingerprint, if any.
+pub(crate) async fn find(state: &AppState, key: &str, fingerprint: &str) -> Result<Option<Response>, ApiError> {
+    let stored = state.store().find_idempotent_response(key, fingerprint).await.map_err(idempotency_failure)?;
+    Ok(stored.map(|stored| {
+        metrics::counter!(crate::telemetry::IDEMPOTENT_REPLAYS).increment(1);
+        replay(&stored)
+    }))
+}
+
+/// Stores `status` and `body` for the key; answers with whatever ends up stored (a concurrent request may have won).
+pub(crate) async fn save(
+    state: &AppState,
+    key: &str,
+    fingerprint: &str,
+    status: StatusCode,
+    content_type: &str,
+    body: &[u8],
+) -> Result<Option<Response>, ApiError> {
+    let stored = state
+        .store()
+        .save_idempotent_response(key, fingerprint, status.as_u16(), content_type, body)
+        .await
+        .map_err(idempotency_failure)?;
+    let is_ours = stored.status == status.as_u16() && stored.body == body;
+    Ok((!is_ours).then(|| replay(&stored)))
+}
+
+/// Rebuilds a stored response, with the headers a success carries derived again from its body.
+fn replay(stored: &IdempotentResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let content_type = HeaderValue::from_str(&stored.content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/json"));
+    let mut response = (status, [(header::CONTENT_TYPE, content_type)], stored.body.clone()).into_response();
+    if status.is_success() {
+        if let Ok(accepted) = serde_json::from_slice::<CommandAccepted>(&stored.body) {
+            accepted.add_headers(status, response.headers_mut());
+        }
+    }
+    response
+        .headers_mut()
+        .insert(HeaderName::from_static(REPLAYED_HEADER), HeaderValue::from_static("true"));
+    response
+}
+
+/// The result of a command id that the event store already recorded, when the stored response is missing
+/// (the process stopped between the append and storing the response).
+///
+/// The event store has no public lookup of a command record yet, so this reads its `commands` table,
+/// which the role of this service owns.
+pub(crate) async fn recorded_command(state: &AppState, command_id: Uuid) -> Result<Option<Execution>, ApiError> {
+    let row: Option<(Uuid, i64, i64, i64)> = sqlx::query_as(
+        "SELECT stream_id, last_version, transaction_id::text::bigint, last_position \
+         FROM event_store.commands WHERE command_id = $1",
+    )
+    .bind(command_id)
+    .fetch_optional(state.store().pool())
+    .await
+    .map_err(|error| ApiError::Internal(anyhow::Error::new(error).context("looking up a recorded command")))?;
+    Ok(row.map(|(order_id, version, transaction_id, position)| Execution {
+        order_id,
+        version,
+        token: Some(LogPosition::new(u64::try_from(transaction_id).unwrap_or_default(), position)),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_uuid_key_is_the_command_id_and_other_keys_map_stably() {
+        let uuid = Uuid::now_v7();
+        assert_eq!(command_id_for_key(&uuid.to_string()), uuid);
+        assert_eq!(command_id_for_key("retry-me"), command_id_for_key("retry-me"));
+        assert_ne!(command_id_for_key("retry-me"), command_id_for_key("retry-you"));
+    }
+
+    #[test]
+    fn fingerprints_ignore_member_order_but_not_content() {
+        let first = fingerprint("POST", "/orders", &json!({"a": 1, "b": 2}));
+        assert_eq!(first, fingerprint("POST", "/orders", &json!({"b": 2, "a": 1})));
+        assert_ne!(first, fingerprint("POST", "/orders", &json!({"a": 1, "b": 3})));
+        assert_ne!(first, fingerprint("PUT", "/orders", &json!({"a": 1, "b": 2})));
+    }
+}

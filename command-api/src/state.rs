@@ -1,0 +1,153 @@
+//! `AppState`: what every handler shares (the event store, limits, the metrics handle and the
+//! per-order locks), built once from `Settings`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aggregates::OrderId;
+use anyhow::Context;
+use event_store::EventStore;
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::ExposeSecret;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tokio::sync::OwnedMutexGuard;
+
+use crate::settings::Settings;
+use crate::telemetry;
+
+/// Shared state of the service; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: EventStore,
+    limits: Limits,
+    metrics: PrometheusHandle,
+    locks: OrderLocks,
+}
+
+/// The knobs of the command pipeline, copied from `Settings`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) snapshot_every: u32,
+    pub(crate) request_timeout: Duration,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) max_conflict_retries: u32,
+}
+
+impl AppState {
+    /// Connects the pool and runs the event-store migrations.
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.db_max_connections)
+            .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
+            .connect(settings.database_url.expose_secret())
+            .await
+            .context("connecting to Postgres (DATABASE_URL)")?;
+        event_store::MIGRATOR
+            .run(&pool)
+            .await
+            .context("running the event-store migrations")?;
+        Ok(Self::new(pool, settings))
+    }
+
+    /// Wraps an existing, migrated pool (tests use the pool of `#[sqlx::test]`). Does no IO.
+    pub fn new(pool: PgPool, settings: &Settings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store: EventStore::new(pool),
+                limits: Limits {
+                    snapshot_every: settings.snapshot_every,
+                    request_timeout: settings.request_timeout(),
+                    max_body_bytes: settings.max_body_bytes,
+                    max_conflict_retries: settings.max_conflict_retries,
+                },
+                metrics: telemetry::metrics_handle(),
+                locks: OrderLocks::default(),
+            }),
+        }
+    }
+
+    /// The event store.
+    pub fn store(&self) -> &EventStore {
+        &self.inner.store
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
+    pub(crate) fn metrics(&self) -> &PrometheusHandle {
+        &self.inner.metrics
+    }
+
+    /// Serialises the commands of one order inside this process, so that parallel requests on one
+    /// order queue here instead of racing in Postgres; other processes are still handled by the
+    /// optimistic version check.
+    pub(crate) async fn lock_order(&self, order_id: OrderId) -> OrderGuard {
+        self.inner.locks.acquire(order_id).await
+    }
+}
+
+/// A lock per order that is being worked on; entries disappear when their last holder leaves.
+#[derive(Default)]
+struct OrderLocks {
+    held: Arc<Mutex<HashMap<OrderId, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl OrderLocks {
+    async fn acquire(&self, order_id: OrderId) -> OrderGuard {
+        let lock = {
+            let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            held.entry(order_id).or_default().clone()
+        };
+        OrderGuard {
+            guard: Some(lock.lock_owned().await),
+            held: self.held.clone(),
+            order_id,
+        }
+    }
+}
+
+/// Holds one order's lock until dropped.
+pub(crate) struct OrderGuard {
+    guard: Option<OwnedMutexGuard<()>>,
+    held: Arc<Mutex<HashMap<OrderId, Arc<tokio::sync::Mutex<()>>>>>,
+    order_id: OrderId,
+}
+
+impl Drop for OrderGuard {
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else { return };
+        let lock = OwnedMutexGuard::mutex(&guard).clone();
+        drop(guard);
+        let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Only the map and `lock` refer to it: nobody waits, so the entry can go.
+        if Arc::strong_count(&lock) == 2 {
+            held.remove(&self.order_id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_order_lock_is_exclusive_and_forgotten_after_use() {
+        let locks = OrderLocks::default();
+        let order_id = OrderId::new(uuid::Uuid::now_v7());
+        let first = locks.acquire(order_id).await;
+        let second = tokio::time::timeout(Duration::from_millis(50), locks.acquire(order_id)).await;
+        assert!(second.is_err(), "a second holder must wait");
+        drop(first);
+        let third = locks.acquire(order_id).await;
+        drop(third);
+        assert!(locks.held.lock().expect("not poisoned").is_empty());
+    }
+}
