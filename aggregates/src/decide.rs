@@ -332,3 +332,6 @@ fn totals_of(order: &OrderDetails, lines: &[OrderLine]) -> Result<OrderTotals, O
         line_count,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -525,3 +525,121 @@ pub struct ShippingAddress {
     /// Country.
     pub country: CountryCode,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currencies_must_be_listed_iso_4217_codes_in_upper_case() {
+        assert_eq!(
+            Currency::parse("EUR").map(|currency| currency.to_string()),
+            Ok("EUR".to_owned())
+        );
+        assert!(Currency::parse("JPY").is_ok());
+        for refused in ["eur", "EU", "EURO", "XYZ", "XAU", "", "€UR"] {
+            assert_eq!(
+                Currency::parse(refused),
+                Err(ValueError::UnknownCurrency),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantities_run_from_one_to_a_thousand() {
+        assert_eq!(Quantity::try_new(1).map(|quantity| quantity.get()), Ok(1));
+        assert_eq!(
+            Quantity::try_new(1000).map(|quantity| quantity.get()),
+            Ok(1000)
+        );
+        for refused in [0, -1, 1001, i64::MAX] {
+            assert_eq!(
+                Quantity::try_new(refused),
+                Err(ValueError::OutOfRange { min: 1, max: 1000 }),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn amounts_and_unit_prices_are_never_negative_and_bounded() {
+        assert!(Amount::try_new(0).is_ok());
+        assert!(Amount::try_new(-1).is_err());
+        assert!(Amount::try_new(Amount::MAX + 1).is_err());
+        assert!(UnitPrice::try_new(UnitPrice::MAX).is_ok());
+        assert!(UnitPrice::try_new(UnitPrice::MAX + 1).is_err());
+        let largest_line = UnitPrice::try_new(UnitPrice::MAX)
+            .unwrap()
+            .times(Quantity::try_new(1000).unwrap());
+        assert_eq!(largest_line.minor_units(), 10_000_000_000_000);
+    }
+
+    #[test]
+    fn money_only_adds_up_in_one_currency_and_within_the_bound() {
+        let euros = Money::try_new(150, "EUR").unwrap();
+        let dollars = Money::try_new(150, "USD").unwrap();
+        assert_eq!(
+            euros.checked_add(euros),
+            Some(Money::try_new(300, "EUR").unwrap())
+        );
+        assert_eq!(euros.checked_add(dollars), None);
+        assert_eq!(euros.checked_sub(Money::try_new(151, "EUR").unwrap()), None);
+        let largest = Money::try_new(Amount::MAX, "EUR").unwrap();
+        assert_eq!(largest.checked_add(euros), None);
+    }
+
+    #[test]
+    fn skus_are_short_codes_starting_with_a_letter_or_digit() {
+        assert!(Sku::parse("BOOK-0042").is_ok());
+        assert!(Sku::parse("a.b_c-9").is_ok());
+        assert_eq!(Sku::parse(""), Err(ValueError::Empty));
+        assert_eq!(Sku::parse("-x"), Err(ValueError::InvalidCharacters));
+        assert_eq!(Sku::parse("with space"), Err(ValueError::InvalidCharacters));
+        assert_eq!(
+            Sku::parse(&"A".repeat(65)),
+            Err(ValueError::TooLong { max: 64 })
+        );
+    }
+
+    #[test]
+    fn texts_are_not_blank_have_no_control_characters_and_are_bounded_in_characters() {
+        assert!(ProductName::parse("Crème brûlée – 200 g").is_ok());
+        assert!(ProductName::parse(&"é".repeat(200)).is_ok());
+        assert_eq!(
+            ProductName::parse(&"é".repeat(201)),
+            Err(ValueError::TooLong { max: 200 })
+        );
+        assert_eq!(ProductName::parse("   "), Err(ValueError::Empty));
+        assert_eq!(
+            ProductName::parse("tab\there"),
+            Err(ValueError::InvalidCharacters)
+        );
+        assert_eq!(
+            CancelReason::parse("line\nbreak"),
+            Err(ValueError::InvalidCharacters)
+        );
+    }
+
+    #[test]
+    fn countries_are_two_upper_case_letters() {
+        assert!(CountryCode::parse("DE").is_ok());
+        for refused in ["de", "DEU", "D", "D1"] {
+            assert_eq!(
+                CountryCode::parse(refused),
+                Err(ValueError::InvalidCountry),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_parse_uuids_only() {
+        let text = "0190f5d2-7c3a-7b8e-9a41-2f6d8c1e5b07";
+        assert_eq!(
+            OrderId::parse(text).map(|id| id.to_string()),
+            Ok(text.to_owned())
+        );
+        assert_eq!(CustomerId::parse("nope"), Err(ValueError::InvalidUuid));
+    }
+}
