@@ -98,7 +98,7 @@ mod tests {
         };
         let whole = json!({
             "version": 12, "stream_type": "order", "stream_id": stream_id, "schema_version": 3,
-            "recorded_at": "2026-11-19T06:13:20.123456Z", "payload": payload, "metadata": metadata,
+            "recorded_at": "2026-11-18T11:06:40.123456Z", "payload": payload, "metadata": metadata,
             "event_type": "order.placed", "event_id": event_id,
         });
         assert_eq!(

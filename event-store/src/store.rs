@@ -35,6 +35,47 @@ pub const MAX_READ_BATCH: i64 = 10_000;
 /// How many times an `ExpectedVersion::Any` append re-reads the stream head after losing a race.
 const ANY_VERSION_ATTEMPTS: usize = 16;
 
+/// The INSERT statements of an append. Parameters: $1 stream id, $2 stream type, $3 expected version,
+/// $4..$7 event id, type, schema version, payload (arrays for a batch), $8 metadata, $9 recorded at,
+/// $10 command id (stored on the first event only), $11 envelope(s). They return (version, position, xid).
+/// The `..._AFTER` forms read the hash of version $3 and insert nothing when it does not exist.
+const INSERT_ONE_AFTER: &str = "INSERT INTO event_store.events \
+        (stream_id, stream_type, version, event_id, event_type, schema_version, payload, metadata, recorded_at, \
+         command_id, envelope, hash) \
+     SELECT $1, $2, $3 + 1, $4, $5, $6, $7, $8, $9, $10, $11, sha256(previous.hash || $11) \
+       FROM event_store.events previous \
+      WHERE previous.stream_id = $1 AND previous.version = $3 AND previous.stream_type = $2 \
+     RETURNING version, global_position, transaction_id::text::bigint";
+const INSERT_ONE_NEW: &str = "INSERT INTO event_store.events \
+        (stream_id, stream_type, version, event_id, event_type, schema_version, payload, metadata, recorded_at, \
+         command_id, envelope, hash) \
+     VALUES ($1, $2, $3 + 1, $4, $5, $6, $7, $8, $9, $10, $11, \
+             sha256('\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea || $11)) \
+     RETURNING version, global_position, transaction_id::text::bigint";
+const INSERT_MANY_AFTER: &str = "INSERT INTO event_store.events \
+        (stream_id, stream_type, version, event_id, event_type, schema_version, payload, metadata, recorded_at, \
+         command_id, envelope, hash) \
+     SELECT $1, $2, $3 + u.ord, u.event_id, u.event_type, u.schema_version, u.payload, $8, $9, \
+            CASE WHEN u.ord = 1 THEN $10::uuid END, u.envelope, chain.hashes[u.ord] \
+       FROM (SELECT event_store.chain_hashes(previous.hash, $11) AS hashes \
+               FROM event_store.events previous \
+              WHERE previous.stream_id = $1 AND previous.version = $3 AND previous.stream_type = $2) chain, \
+            unnest($4::uuid[], $5::text[], $6::integer[], $7::jsonb[], $11::bytea[]) \
+                WITH ORDINALITY AS u(event_id, event_type, schema_version, payload, envelope, ord) \
+      ORDER BY u.ord \
+     RETURNING version, global_position, transaction_id::text::bigint";
+const INSERT_MANY_NEW: &str = "INSERT INTO event_store.events \
+        (stream_id, stream_type, version, event_id, event_type, schema_version, payload, metadata, recorded_at, \
+         command_id, envelope, hash) \
+     SELECT $1, $2, $3 + u.ord, u.event_id, u.event_type, u.schema_version, u.payload, $8, $9, \
+            CASE WHEN u.ord = 1 THEN $10::uuid END, u.envelope, chain.hashes[u.ord] \
+       FROM (SELECT event_store.chain_hashes('\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea, $11) \
+                AS hashes) chain, \
+            unnest($4::uuid[], $5::text[], $6::integer[], $7::jsonb[], $11::bytea[]) \
+                WITH ORDINALITY AS u(event_id, event_type, schema_version, payload, envelope, ord) \
+      ORDER BY u.ord \
+     RETURNING version, global_position, transaction_id::text::bigint";
+
 const EVENT_COLUMNS: &str = "global_position, transaction_id::text::bigint AS transaction_id, stream_id, \
      stream_type, version, event_id, event_type, schema_version, payload, metadata, recorded_at, hash";
 
@@ -98,9 +139,8 @@ impl EventStore {
                 ExpectedVersion::NoStream => 0,
                 ExpectedVersion::Any => self.fetch_stream_version(stream.id).await?,
             };
-            let may_retry = matches!(expected, ExpectedVersion::Any) && attempts < ANY_VERSION_ATTEMPTS;
-            match self.try_append(stream, expected_version, &events, metadata, &prepared).await {
-                Ok(AppendOutcome::Appended(result)) => {
+            match self.insert_events(stream, expected_version, &events, metadata, &prepared).await {
+                Ok(Some(result)) => {
                     self.appended.send_if_modified(|newest| {
                         let is_newer = result.token > *newest;
                         if is_newer {
@@ -110,54 +150,57 @@ impl EventStore {
                     });
                     return Ok(result);
                 }
-                Ok(AppendOutcome::Deduplicated(result)) => {
-                    if result.stream_id != stream.id {
-                        return Err(AppendError::CommandIdReused {
-                            command_id: metadata.command_id,
-                            stream_id: result.stream_id,
-                        });
-                    }
-                    return Ok(result);
-                }
-                Ok(AppendOutcome::Conflict { actual }) => {
-                    if !may_retry {
-                        return Err(AppendError::Conflict { expected: expected_version, actual });
-                    }
-                }
-                Ok(AppendOutcome::StreamTypeMismatch { stored }) => {
-                    return Err(AppendError::StreamTypeMismatch {
-                        stream_id: stream.id,
-                        stored,
-                        given: stream.stream_type.clone(),
-                    });
-                }
+                // The stream is not at `expected_version`, or has another type: explained below.
+                Ok(None) => {}
                 Err(error) => match unique_violation(&error) {
-                    Some("events_stream_version_key") => {
-                        if !may_retry {
-                            let actual = self.fetch_stream_version(stream.id).await?;
-                            return Err(AppendError::Conflict { expected: expected_version, actual });
-                        }
-                    }
-                    // The same command raced with itself: the next attempt finds the stored record.
-                    Some("commands_pkey") if attempts < 3 => {}
+                    // A concurrent append took the version, or this command id is stored already.
+                    Some("events_stream_version_key" | "events_command_id_key") => {}
                     Some("events_event_id_key") => {
+                        if let Some(original) = self.command_result(metadata.command_id).await? {
+                            return original_result(original, stream, metadata);
+                        }
                         let event_id = self.stored_event_id(&events).await?.unwrap_or(events[0].event_id);
                         return Err(AppendError::DuplicateEventId { event_id });
                     }
                     _ => return Err(AppendError::Database(error)),
                 },
             }
+            // Nothing was written. A stored command id wins (idempotency); otherwise the stream head says why.
+            if let Some(original) = self.command_result(metadata.command_id).await? {
+                return original_result(original, stream, metadata);
+            }
+            let head = self.fetch_stream_head(stream.id).await?;
+            if let Some((_, stored_type)) = head.as_ref().filter(|(_, stored_type)| *stored_type != stream.stream_type) {
+                return Err(AppendError::StreamTypeMismatch {
+                    stream_id: stream.id,
+                    stored: stored_type.clone(),
+                    given: stream.stream_type.clone(),
+                });
+            }
+            let actual = head.map_or(0, |(version, _)| version);
+            // `Any` re-reads the head and tries again; `Exact` only when the head it missed has just committed.
+            let may_retry = match expected {
+                ExpectedVersion::Any => attempts < ANY_VERSION_ATTEMPTS,
+                ExpectedVersion::NoStream | ExpectedVersion::Exact(_) => actual == expected_version && attempts < 3,
+            };
+            if !may_retry {
+                return Err(AppendError::Conflict { expected: expected_version, actual });
+            }
         }
     }
 
-    async fn try_append(
+    /// One INSERT statement (so one implicit transaction, and the append is its first write): it reads the
+    /// hash of version `expected_version` and inserts the events after it. Returns `None` when it inserted
+    /// nothing because that version does not exist or the stream has another type; a concurrent append of
+    /// the same version or command id fails with a unique violation.
+    async fn insert_events(
         &self,
         stream: &StreamRef,
         expected_version: i64,
         events: &[NewEvent],
         metadata: &Metadata,
         prepared: &PreparedAppend,
-    ) -> Result<AppendOutcome, sqlx::Error> {
+    ) -> Result<Option<AppendResult>, sqlx::Error> {
         let mut envelopes = Vec::with_capacity(events.len());
         for (offset, (event, canonical_payload)) in events.iter().zip(&prepared.canonical_payloads).enumerate() {
             let fields = EnvelopeFields {
@@ -173,37 +216,73 @@ impl EventStore {
             };
             envelopes.push(fields.to_bytes().map_err(|error| sqlx::Error::Encode(Box::new(error)))?);
         }
-        let row = sqlx::query(
-            "SELECT outcome, stream_id, stream_type, first_version, stream_version, transaction_id, positions, event_ids \
-             FROM event_store.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(stream.id)
-        .bind(&stream.stream_type)
-        .bind(expected_version)
-        .bind(metadata.command_id)
-        .bind(&prepared.metadata_value)
-        .bind(prepared.recorded_at)
-        .bind(events.iter().map(|event| event.event_id).collect::<Vec<_>>())
-        .bind(events.iter().map(|event| event.event_type.as_str()).collect::<Vec<_>>())
-        .bind(events.iter().map(|event| event.schema_version).collect::<Vec<_>>())
-        .bind(events.iter().map(|event| &event.payload).collect::<Vec<_>>())
-        .bind(envelopes)
-        .fetch_one(&self.pool)
-        .await?;
-        let outcome: String = row.try_get("outcome")?;
-        match outcome.as_str() {
-            "appended" | "deduplicated" => {
-                let result = append_result_from_row(&row, outcome == "deduplicated")?;
-                Ok(if result.deduplicated {
-                    AppendOutcome::Deduplicated(result)
-                } else {
-                    AppendOutcome::Appended(result)
-                })
-            }
-            "conflict" => Ok(AppendOutcome::Conflict { actual: row.try_get("stream_version")? }),
-            "stream_type_mismatch" => Ok(AppendOutcome::StreamTypeMismatch { stored: row.try_get("stream_type")? }),
-            other => Err(sqlx::Error::Protocol(format!("unknown append outcome {other:?}"))),
+        let is_new_stream = expected_version == 0;
+        let query = match events {
+            [event] => sqlx::query(if is_new_stream { INSERT_ONE_NEW } else { INSERT_ONE_AFTER })
+                .bind(stream.id)
+                .bind(&stream.stream_type)
+                .bind(expected_version)
+                .bind(event.event_id)
+                .bind(&event.event_type)
+                .bind(event.schema_version)
+                .bind(&event.payload)
+                .bind(&prepared.metadata_value)
+                .bind(prepared.recorded_at)
+                .bind(metadata.command_id)
+                .bind(envelopes.pop()),
+            _ => sqlx::query(if is_new_stream { INSERT_MANY_NEW } else { INSERT_MANY_AFTER })
+                .bind(stream.id)
+                .bind(&stream.stream_type)
+                .bind(expected_version)
+                .bind(events.iter().map(|event| event.event_id).collect::<Vec<_>>())
+                .bind(events.iter().map(|event| event.event_type.as_str()).collect::<Vec<_>>())
+                .bind(events.iter().map(|event| event.schema_version).collect::<Vec<_>>())
+                .bind(events.iter().map(|event| &event.payload).collect::<Vec<_>>())
+                .bind(&prepared.metadata_value)
+                .bind(prepared.recorded_at)
+                .bind(metadata.command_id)
+                .bind(envelopes),
+        };
+        let mut rows: Vec<(i64, i64, i64)> = query
+            .try_map(|row: PgRow| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .fetch_all(&self.pool)
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
         }
+        rows.sort_unstable();
+        let appended = rows
+            .iter()
+            .zip(events)
+            .map(|(&(version, global_position, transaction_id), event)| {
+                (AppendedEvent { event_id: event.event_id, version, global_position }, transaction_id)
+            })
+            .collect();
+        Ok(Some(append_result(stream.id, appended, false)))
+    }
+
+    /// The result of the append that stored `command_id`: its first event (the one carrying the command id)
+    /// and the stream's later events of the same transaction.
+    async fn command_result(&self, command_id: Uuid) -> Result<Option<AppendResult>, sqlx::Error> {
+        let rows: Vec<(Uuid, i64, i64, Uuid, i64)> = sqlx::query_as(
+            "SELECT e.stream_id, e.version, e.global_position, e.event_id, e.transaction_id::text::bigint \
+               FROM event_store.events first \
+               JOIN event_store.events e ON e.stream_id = first.stream_id AND e.version >= first.version \
+                                        AND e.transaction_id = first.transaction_id \
+              WHERE first.command_id = $1 \
+              ORDER BY e.version",
+        )
+        .bind(command_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(&(stream_id, ..)) = rows.first() else { return Ok(None) };
+        let appended = rows
+            .into_iter()
+            .map(|(_, version, global_position, event_id, transaction_id)| {
+                (AppendedEvent { event_id, version, global_position }, transaction_id)
+            })
+            .collect();
+        Ok(Some(append_result(stream_id, appended, true)))
     }
 
     /// The first of `events`' ids that is already stored.
@@ -221,11 +300,16 @@ impl EventStore {
     }
 
     pub(crate) async fn fetch_stream_version(&self, stream_id: Uuid) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT coalesce(max(version), 0) FROM event_store.events WHERE stream_id = $1",
+        Ok(self.fetch_stream_head(stream_id).await?.map_or(0, |(version, _)| version))
+    }
+
+    /// The stream's last version and its type, or `None` for a stream without events.
+    async fn fetch_stream_head(&self, stream_id: Uuid) -> Result<Option<(i64, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT version, stream_type FROM event_store.events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1",
         )
         .bind(stream_id)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await
     }
 
@@ -379,13 +463,6 @@ impl PreparedAppend {
     }
 }
 
-enum AppendOutcome {
-    Appended(AppendResult),
-    Deduplicated(AppendResult),
-    Conflict { actual: i64 },
-    StreamTypeMismatch { stored: String },
-}
-
 fn contains_nul(value: &Value) -> bool {
     match value {
         Value::String(text) => text.contains('\0'),
@@ -395,30 +472,31 @@ fn contains_nul(value: &Value) -> bool {
     }
 }
 
-fn append_result_from_row(row: &PgRow, deduplicated: bool) -> Result<AppendResult, sqlx::Error> {
-    let stream_id: Uuid = row.try_get("stream_id")?;
-    let first_version: i64 = row.try_get("first_version")?;
-    let last_version: i64 = row.try_get("stream_version")?;
-    let transaction_id: i64 = row.try_get("transaction_id")?;
-    let positions: Vec<i64> = row.try_get("positions")?;
-    let event_ids: Vec<Uuid> = row.try_get("event_ids")?;
-    let events: Vec<AppendedEvent> = event_ids
-        .into_iter()
-        .zip(positions)
-        .zip(first_version..)
-        .map(|((event_id, global_position), version)| AppendedEvent { event_id, version, global_position })
-        .collect();
-    // Positions grow with versions inside one append; the last event is the one with the largest position.
+/// Builds an append result from its events in version order, each with its transaction id.
+fn append_result(stream_id: Uuid, appended: Vec<(AppendedEvent, i64)>, deduplicated: bool) -> AppendResult {
+    let transaction_id = appended.first().map_or(0, |&(_, transaction_id)| transaction_id as u64);
+    let events: Vec<AppendedEvent> = appended.into_iter().map(|(event, _)| event).collect();
+    let first_version = events.first().map_or(0, |event| event.version);
+    let last_version = events.last().map_or(0, |event| event.version);
+    // Positions grow with versions inside one append, but take the maximum rather than rely on it.
     let last_position = events.iter().map(|event| event.global_position).max().unwrap_or_default();
-    Ok(AppendResult {
+    AppendResult {
         stream_id,
         first_version,
         last_version,
         last_position,
-        token: LogPosition::new(transaction_id as u64, last_position),
+        token: LogPosition::new(transaction_id, last_position),
         events,
         deduplicated,
-    })
+    }
+}
+
+/// The stored result of a command id, unless it was stored for another stream.
+fn original_result(original: AppendResult, stream: &StreamRef, metadata: &Metadata) -> Result<AppendResult, AppendError> {
+    if original.stream_id != stream.id {
+        return Err(AppendError::CommandIdReused { command_id: metadata.command_id, stream_id: original.stream_id });
+    }
+    Ok(original)
 }
 
 pub(crate) fn recorded_event_from_row(row: &PgRow) -> Result<RecordedEvent, ReadError> {
