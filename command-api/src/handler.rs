@@ -131,8 +131,8 @@ async fn recover_recorded(
     if !may_be_a_retry {
         return Err(error);
     }
-    match idempotency::recorded_command(state, command_id).await? {
-        Some(recorded) if recorded.order_id == request.order_id || request.order_id_generated => {
+    match idempotency::recorded_command(state, request.order_id, command_id, request.order_id_generated).await? {
+        Some(recorded) => {
             tracing::info!(command.id = %command_id, "answering a retried command from its record");
             Ok(recorded)
         }

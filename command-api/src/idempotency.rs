@@ -11,7 +11,11 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use event_store::IdempotencyError;
 use event_store::IdempotentResponse;
-use event_store::LogPosition;
+use event_store::AppendError;
+use event_store::ExpectedVersion;
+use event_store::Metadata;
+use event_store::NewEvent;
+use event_store::StreamRef;
 use serde_json::Value;
 use sha2::Digest;
 use sha2::Sha256;
@@ -53,7 +57,7 @@ fn idempotency_failure(error: IdempotencyError) -> ApiError {
     match error {
         IdempotencyError::FingerprintMismatch { .. } => ApiError::IdempotencyKeyReused,
         IdempotencyError::Invalid { reason } => ApiError::Malformed(format!("invalid Idempotency-Key: {reason}")),
-        IdempotencyError::Database(error) if matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+        IdempotencyError::Database(error) if crate::orders::is_unavailable(&error) => {
             ApiError::Unavailable("the event store is not reachable".to_owned())
         }
         other => ApiError::Internal(anyhow::Error::new(other).context("reading or storing an idempotent response")),
@@ -105,24 +109,47 @@ fn replay(stored: &IdempotentResponse) -> Response {
 }
 
 /// The result of a command id that the event store already recorded, when the stored response is missing
-/// (the process stopped between the append and storing the response).
+/// (the process stopped between the append and storing the response). `other_streams_too` also accepts a
+/// record on another order (a create whose order id the server chose anew for the retry).
 ///
-/// The event store has no public lookup of a command record yet, so this reads its `commands` table,
-/// which the role of this service owns.
-pub(crate) async fn recorded_command(state: &AppState, command_id: Uuid) -> Result<Option<Execution>, ApiError> {
-    let row: Option<(Uuid, i64, i64, i64)> = sqlx::query_as(
-        "SELECT stream_id, last_version, transaction_id::text::bigint, last_position \
-         FROM event_store.commands WHERE command_id = $1",
-    )
-    .bind(command_id)
-    .fetch_optional(state.store().pool())
-    .await
-    .map_err(|error| ApiError::Internal(anyhow::Error::new(error).context("looking up a recorded command")))?;
-    Ok(row.map(|(order_id, version, transaction_id, position)| Execution {
-        order_id,
-        version,
-        token: Some(LogPosition::new(u64::try_from(transaction_id).unwrap_or_default(), position)),
-    }))
+/// The event store has no public look-up of a command record, so this asks `append` itself: an append at
+/// version -1, which no stream ever has, writes nothing and, by its contract, returns the original result
+/// when the command id is stored, `CommandIdReused` when it is stored for another stream, and `Conflict` otherwise.
+pub(crate) async fn recorded_command(
+    state: &AppState,
+    order_id: Uuid,
+    command_id: Uuid,
+    other_streams_too: bool,
+) -> Result<Option<Execution>, ApiError> {
+    let mut stream_id = order_id;
+    for _ in 0..2 {
+        let probe = NewEvent::new("command-api.record-probe", 1, serde_json::json!({}));
+        let stream = StreamRef::new(stream_id, schemas::ORDER_STREAM_TYPE);
+        let metadata = Metadata::for_command(command_id);
+        match state.store().append(&stream, ExpectedVersion::Exact(-1), vec![probe], &metadata).await {
+            Ok(result) if result.deduplicated => {
+                return Ok(Some(Execution { order_id: result.stream_id, version: result.last_version, token: Some(result.token) }));
+            }
+            Ok(result) => {
+                return Err(ApiError::Internal(anyhow::anyhow!(
+                    "a look-up of command {command_id} appended to stream {} at version {}",
+                    result.stream_id,
+                    result.last_version
+                )));
+            }
+            Err(AppendError::CommandIdReused { stream_id: original, .. }) if other_streams_too => stream_id = original,
+            Err(AppendError::Conflict { .. } | AppendError::CommandIdReused { .. } | AppendError::StreamTypeMismatch { .. }) => {
+                return Ok(None);
+            }
+            Err(AppendError::Database(error)) if crate::orders::is_unavailable(&error) => {
+                return Err(ApiError::Unavailable("the event store is not reachable".to_owned()));
+            }
+            Err(error) => {
+                return Err(ApiError::Internal(anyhow::Error::new(error).context("looking up a recorded command")));
+            }
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -58,8 +58,14 @@ fn stream_of(order_id: OrderId) -> StreamRef {
     StreamRef::new(order_id.as_uuid(), schemas::ORDER_STREAM_TYPE)
 }
 
+/// Failures after which the database may well answer again: no connection, closed pool, or a
+/// transient error the event store itself calls retryable.
+pub(crate) fn is_unavailable(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+}
+
 fn read_failure(error: ReadError, what: &'static str) -> ApiError {
-    if error.is_retryable() {
+    if error.is_retryable() || matches!(&error, ReadError::Database(database) if is_unavailable(database)) {
         ApiError::Unavailable("the event store is not reachable".to_owned())
     } else {
         ApiError::Internal(anyhow::Error::new(error).context(what))
@@ -178,7 +184,7 @@ pub(crate) async fn execute(state: &AppState, run: &CommandRun) -> Result<Execut
                 tokio::time::sleep(backoff(attempts)).await;
             }
             Err(AppendError::CommandIdReused { .. }) => return Err(ApiError::IdempotencyKeyReused),
-            Err(error) if error.is_retryable() => {
+            Err(error) if error.is_retryable() || matches!(&error, AppendError::Database(database) if is_unavailable(database)) => {
                 return Err(ApiError::Unavailable("the event store is busy".to_owned()));
             }
             Err(error) => {
