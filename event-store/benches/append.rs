@@ -29,12 +29,16 @@ struct Args {
     /// A Postgres URL of a role allowed to create databases; only its host, port and credentials are used.
     #[arg(long, env = "DATABASE_URL", default_value = "postgres://orders_admin:orders_admin@127.0.0.1:55432/orders")]
     database_url: String,
-    /// Seconds each measured row runs.
-    #[arg(long, default_value_t = 5.0)]
+    /// Seconds of one measured slice; each row adds up `rounds` slices per workload.
+    #[arg(long, default_value_t = 2.0)]
     seconds: f64,
-    /// Seconds of warm-up before each measured row.
-    #[arg(long, default_value_t = 1.0)]
+    /// Seconds of warm-up before each slice.
+    #[arg(long, default_value_t = 0.5)]
     warmup_seconds: f64,
+    /// Slices per workload and row, interleaved (store, raw, indexed, store, ...) so that load from
+    /// other processes on the machine hits all workloads alike.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Concurrency levels (tasks appending at once).
     #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
     concurrency: Vec<usize>,
@@ -56,7 +60,17 @@ struct Args {
 enum Workload {
     EventStore,
     RawInsert,
+    RawInsertIndexed,
     RawInsertWithNotify,
+}
+
+impl Workload {
+    fn table(self) -> &'static str {
+        match self {
+            Workload::RawInsertIndexed => "raw_events_indexed",
+            Workload::EventStore | Workload::RawInsert | Workload::RawInsertWithNotify => "raw_events",
+        }
+    }
 }
 
 struct Measurement {
@@ -66,6 +80,15 @@ struct Measurement {
 }
 
 impl Measurement {
+    fn empty() -> Result<Self, BoxError> {
+        Ok(Self { appends: 0, elapsed: Duration::ZERO, latency_micros: Histogram::new_with_bounds(1, 60_000_000, 3)? })
+    }
+    fn add(&mut self, other: Measurement) -> Result<(), BoxError> {
+        self.appends += other.appends;
+        self.elapsed += other.elapsed;
+        self.latency_micros.add(other.latency_micros)?;
+        Ok(())
+    }
     fn appends_per_second(&self) -> f64 {
         self.appends as f64 / self.elapsed.as_secs_f64()
     }
@@ -107,10 +130,23 @@ async fn run(args: &Args, options: PgConnectOptions) -> Result<(), BoxError> {
             stream_id uuid NOT NULL, stream_type text NOT NULL, version bigint NOT NULL,
             event_id uuid NOT NULL, event_type text NOT NULL, schema_version integer NOT NULL,
             payload jsonb NOT NULL, metadata jsonb NOT NULL, recorded_at timestamptz NOT NULL,
-            command_id uuid NOT NULL, envelope bytea NOT NULL, hash bytea NOT NULL)",
+            command_id uuid, envelope bytea NOT NULL, hash bytea NOT NULL)",
     )
     .execute(&pool)
     .await?;
+    // The same rows with the event store's keys, to separate the cost of its indexes from that of its logic.
+    sqlx::query("CREATE TABLE raw_events_indexed (LIKE raw_events INCLUDING DEFAULTS INCLUDING IDENTITY)")
+        .execute(&pool)
+        .await?;
+    sqlx::query(
+        "ALTER TABLE raw_events_indexed ADD PRIMARY KEY (transaction_id, global_position), \
+             ADD UNIQUE (stream_id, version), ADD UNIQUE (event_id)",
+    )
+    .execute(&pool)
+    .await?;
+    sqlx::query("CREATE UNIQUE INDEX ON raw_events_indexed (command_id) WHERE command_id IS NOT NULL")
+        .execute(&pool)
+        .await?;
     let settings: Vec<(String, String)> = sqlx::query_as(
         "SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync', 'server_version', 'shared_buffers') ORDER BY name",
     )
@@ -118,19 +154,30 @@ async fn run(args: &Args, options: PgConnectOptions) -> Result<(), BoxError> {
     .await?;
     let settings: Vec<String> = settings.into_iter().map(|(name, value)| format!("{name}={value}")).collect();
     println!("postgres: {}; client and server share {} CPUs", settings.join(", "), std::thread::available_parallelism().map_or(0, |n| n.get()));
-    println!("{} s per row after {} s warm-up; latency is per append", args.seconds, args.warmup_seconds);
-    println!();
     println!(
-        "{:>5} {:>5} | {:>12} {:>10} {:>8} {:>8} | {:>12} {:>10} {:>8} {:>8} | {:>6}",
-        "batch", "conc", "store app/s", "events/s", "p50 ms", "p99 ms", "raw app/s", "events/s", "p50 ms", "p99 ms", "ratio"
+        "each row: {} interleaved slices of {} s per workload, each after {} s warm-up; latency is per append",
+        args.rounds, args.seconds, args.warmup_seconds
+    );
+    println!();
+    println!("ratio = event store appends/s divided by raw INSERT appends/s; 'indexed' = raw INSERT into a table with the store's four keys");
+    println!(
+        "{:>5} {:>5} | {:>11} {:>9} {:>7} {:>7} | {:>11} {:>9} {:>7} {:>7} | {:>6} | {:>13} {:>6}",
+        "batch", "conc", "store app/s", "events/s", "p50 ms", "p99 ms", "raw app/s", "events/s", "p50 ms", "p99 ms", "ratio",
+        "indexed app/s", "ratio"
     );
     let store = EventStore::new(pool.clone());
     for &batch in &args.batch {
         for &concurrency in &args.concurrency {
-            let store_result = measure(args, &store, Workload::EventStore, concurrency, batch).await?;
-            let raw_result = measure(args, &store, Workload::RawInsert, concurrency, batch).await?;
+            let mut store_result = Measurement::empty()?;
+            let mut raw_result = Measurement::empty()?;
+            let mut indexed_result = Measurement::empty()?;
+            for _ in 0..args.rounds.max(1) {
+                store_result.add(measure(args, &store, Workload::EventStore, concurrency, batch).await?)?;
+                raw_result.add(measure(args, &store, Workload::RawInsert, concurrency, batch).await?)?;
+                indexed_result.add(measure(args, &store, Workload::RawInsertIndexed, concurrency, batch).await?)?;
+            }
             println!(
-                "{:>5} {:>5} | {:>12.0} {:>10.0} {:>8.2} {:>8.2} | {:>12.0} {:>10.0} {:>8.2} {:>8.2} | {:>5.0}%",
+                "{:>5} {:>5} | {:>11.0} {:>9.0} {:>7.2} {:>7.2} | {:>11.0} {:>9.0} {:>7.2} {:>7.2} | {:>5.0}% | {:>13.0} {:>5.0}%",
                 batch,
                 concurrency,
                 store_result.appends_per_second(),
@@ -142,13 +189,19 @@ async fn run(args: &Args, options: PgConnectOptions) -> Result<(), BoxError> {
                 raw_result.millis(0.5),
                 raw_result.millis(0.99),
                 100.0 * store_result.appends_per_second() / raw_result.appends_per_second(),
+                indexed_result.appends_per_second(),
+                100.0 * store_result.appends_per_second() / indexed_result.appends_per_second(),
             );
         }
     }
     if !args.no_notify_rows {
         let concurrency = max_concurrency;
-        let without = measure(args, &store, Workload::RawInsert, concurrency, 1).await?;
-        let with = measure(args, &store, Workload::RawInsertWithNotify, concurrency, 1).await?;
+        let mut without = Measurement::empty()?;
+        let mut with = Measurement::empty()?;
+        for _ in 0..args.rounds.max(1) {
+            without.add(measure(args, &store, Workload::RawInsert, concurrency, 1).await?)?;
+            with.add(measure(args, &store, Workload::RawInsertWithNotify, concurrency, 1).await?)?;
+        }
         println!();
         println!("NOTIFY in the writing transaction, batch 1, concurrency {concurrency}:");
         for (name, result) in [("raw INSERT", &without), ("raw INSERT + NOTIFY", &with)] {
@@ -227,8 +280,8 @@ async fn worker(store: EventStore, workload: Workload, batch: usize, start: Inst
                 let result = store.append(&stream, ExpectedVersion::Exact(version), events, &metadata).await?;
                 version = result.last_version;
             }
-            Workload::RawInsert | Workload::RawInsertWithNotify => {
-                raw_insert(store.pool(), &stream, version, &events, &metadata, workload == Workload::RawInsertWithNotify).await?;
+            Workload::RawInsert | Workload::RawInsertIndexed | Workload::RawInsertWithNotify => {
+                raw_insert(store.pool(), workload, &stream, version, &events, &metadata).await?;
                 version += batch as i64;
             }
         }
@@ -242,11 +295,11 @@ async fn worker(store: EventStore, workload: Workload, batch: usize, start: Inst
 
 async fn raw_insert(
     pool: &PgPool,
+    workload: Workload,
     stream: &StreamRef,
     version: i64,
     events: &[NewEvent],
     metadata: &Metadata,
-    notify: bool,
 ) -> Result<(), sqlx::Error> {
     let metadata = serde_json::to_value(metadata).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     let recorded_at = chrono::Utc::now();
@@ -254,12 +307,13 @@ async fn raw_insert(
     let envelopes: Vec<Vec<u8>> = events.iter().map(|event| event.payload.to_string().into_bytes()).collect();
     let hash = vec![7_u8; 32];
     let mut connection = pool.acquire().await?;
-    insert_rows(&mut connection, stream, version, events, &metadata, recorded_at, &envelopes, &hash, notify).await
+    insert_rows(&mut connection, workload, stream, version, events, &metadata, recorded_at, &envelopes, &hash).await
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // One row's worth of columns.
 async fn insert_rows(
     connection: &mut sqlx::PgConnection,
+    workload: Workload,
     stream: &StreamRef,
     version: i64,
     events: &[NewEvent],
@@ -267,17 +321,17 @@ async fn insert_rows(
     recorded_at: chrono::DateTime<chrono::Utc>,
     envelopes: &[Vec<u8>],
     hash: &[u8],
-    notify: bool,
 ) -> Result<(), sqlx::Error> {
+    let table = workload.table();
     if let [event] = events {
-        let insert = "INSERT INTO raw_events (stream_id, stream_type, version, event_id, event_type, schema_version, \
+        let insert = format!("INSERT INTO {table} (stream_id, stream_type, version, event_id, event_type, schema_version, \
              payload, metadata, recorded_at, command_id, envelope, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
         // The same single statement, plus a NOTIFY queued in its (implicit) transaction.
-        let statement = if notify {
+        let statement = if workload == Workload::RawInsertWithNotify {
             format!("WITH inserted AS ({insert} RETURNING 1) SELECT pg_notify('event_store_bench', '') FROM inserted")
         } else {
-            insert.to_owned()
+            insert
         };
         sqlx::query(&statement)
         .bind(stream.id)
@@ -295,13 +349,14 @@ async fn insert_rows(
         .execute(connection)
         .await?;
     } else {
-        sqlx::query(
-            "INSERT INTO raw_events (stream_id, stream_type, version, event_id, event_type, schema_version, \
+        sqlx::query(&format!(
+            "INSERT INTO {table} (stream_id, stream_type, version, event_id, event_type, schema_version, \
              payload, metadata, recorded_at, command_id, envelope, hash) \
-             SELECT $1, $2, $3 + u.ord, u.event_id, u.event_type, u.schema_version, u.payload, $7, $8, $9, u.envelope, $10 \
+             SELECT $1, $2, $3 + u.ord, u.event_id, u.event_type, u.schema_version, u.payload, $7, $8, \
+             CASE WHEN u.ord = 1 THEN $9::uuid END, u.envelope, $10 \
              FROM unnest($4::uuid[], $5::text[], $6::integer[], $11::jsonb[], $12::bytea[]) \
-                  WITH ORDINALITY AS u(event_id, event_type, schema_version, payload, envelope, ord)",
-        )
+                  WITH ORDINALITY AS u(event_id, event_type, schema_version, payload, envelope, ord)"
+        ))
         .bind(stream.id)
         .bind(&stream.stream_type)
         .bind(version)

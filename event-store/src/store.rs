@@ -39,6 +39,7 @@ const ANY_VERSION_ATTEMPTS: usize = 16;
 /// $4..$7 event id, type, schema version, payload (arrays for a batch), $8 metadata, $9 recorded at,
 /// $10 command id (stored on the first event only), $11 envelope(s). They return (version, position, xid).
 /// The `..._AFTER` forms read the hash of version $3 and insert nothing when it does not exist.
+/// `OFFSET 0` keeps the planner from pulling the chain subquery up, which would compute the chain once per row.
 const INSERT_ONE_AFTER: &str = "INSERT INTO event_store.events \
         (stream_id, stream_type, version, event_id, event_type, schema_version, payload, metadata, recorded_at, \
          command_id, envelope, hash) \
@@ -59,7 +60,8 @@ const INSERT_MANY_AFTER: &str = "INSERT INTO event_store.events \
             CASE WHEN u.ord = 1 THEN $10::uuid END, u.envelope, chain.hashes[u.ord] \
        FROM (SELECT event_store.chain_hashes(previous.hash, $11) AS hashes \
                FROM event_store.events previous \
-              WHERE previous.stream_id = $1 AND previous.version = $3 AND previous.stream_type = $2) chain, \
+              WHERE previous.stream_id = $1 AND previous.version = $3 AND previous.stream_type = $2 \
+             OFFSET 0) chain, \
             unnest($4::uuid[], $5::text[], $6::integer[], $7::jsonb[], $11::bytea[]) \
                 WITH ORDINALITY AS u(event_id, event_type, schema_version, payload, envelope, ord) \
       ORDER BY u.ord \
@@ -70,7 +72,7 @@ const INSERT_MANY_NEW: &str = "INSERT INTO event_store.events \
      SELECT $1, $2, $3 + u.ord, u.event_id, u.event_type, u.schema_version, u.payload, $8, $9, \
             CASE WHEN u.ord = 1 THEN $10::uuid END, u.envelope, chain.hashes[u.ord] \
        FROM (SELECT event_store.chain_hashes('\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea, $11) \
-                AS hashes) chain, \
+                AS hashes OFFSET 0) chain, \
             unnest($4::uuid[], $5::text[], $6::integer[], $7::jsonb[], $11::bytea[]) \
                 WITH ORDINALITY AS u(event_id, event_type, schema_version, payload, envelope, ord) \
       ORDER BY u.ord \
@@ -529,3 +531,4 @@ fn unique_violation(error: &sqlx::Error) -> Option<&str> {
         _ => None,
     }
 }
+

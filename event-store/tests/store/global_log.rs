@@ -173,15 +173,20 @@ async fn a_subscription_is_woken_by_an_append_in_the_same_process(pool: PgPool) 
     let _turn = ONE_AT_A_TIME.lock().await;
     let store = EventStore::new(pool);
     let mut subscription =
-        store.subscribe(LogPosition::START).with_poll_interval(Duration::from_secs(30), Duration::from_secs(30));
-    let nothing_yet = subscription.next_batch_within(Duration::from_millis(100)).await.unwrap();
+        store.subscribe(LogPosition::START).with_poll_interval(Duration::from_millis(20), Duration::from_secs(60));
+    // Idle for a while, so the polling interval grows past 2.5 s.
+    let nothing_yet = subscription.next_batch_within(Duration::from_secs(4)).await.unwrap();
     assert!(nothing_yet.is_empty());
 
-    let appended = store.append(&order_stream(), ExpectedVersion::NoStream, events(2), &command()).await.unwrap();
-    // Without the wake-up the subscription would sleep for 30 s.
-    let batch = subscription.next_batch_within(Duration::from_secs(20)).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let (batch, appended) = tokio::join!(subscription.next_batch_within(Duration::from_secs(20)), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        store.append(&order_stream(), ExpectedVersion::NoStream, events(2), &command()).await.unwrap()
+    });
+    let waited = started.elapsed();
 
-    assert_eq!(batch.len(), 2);
+    assert_eq!(batch.unwrap().len(), 2);
+    assert!(waited < Duration::from_secs(2), "woken by the append instead of sleeping on: {waited:?}");
     assert_eq!(subscription.checkpoint(), appended.token);
     assert!(subscription.checkpoint().covers(&appended.token));
     assert_eq!(appended.token.to_string().parse::<LogPosition>().unwrap(), appended.token);
