@@ -4,7 +4,6 @@
 //! `format` is only an annotation unless the validator is told to assert it, and the contract relies on
 //! `uuid` and `date-time` being checked.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use jsonschema::error::ValidationErrorKind;
@@ -18,8 +17,10 @@ use crate::problem::FieldError;
 type ValidatorKey = (SchemaKind, &'static str, u32);
 
 /// Compiled validators, or the reason a schema did not compile (a defect the contract tests catch).
-fn validators() -> &'static HashMap<ValidatorKey, Result<Validator, String>> {
-    static VALIDATORS: OnceLock<HashMap<ValidatorKey, Result<Validator, String>>> = OnceLock::new();
+///
+/// A list rather than a map: there are a few dozen schemas, and a scan avoids a key type that borrows.
+fn validators() -> &'static [(ValidatorKey, Result<Validator, String>)] {
+    static VALIDATORS: OnceLock<Vec<(ValidatorKey, Result<Validator, String>)>> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
         all_schemas()
             .iter()

@@ -475,3 +475,37 @@ fn wire_events_serialise_with_their_type_tag() {
     assert_eq!(tagged, json!({"type": "order.delivered", "data": payload}));
     assert_eq!(serde_json::from_value::<OrderEvent>(tagged).unwrap(), event);
 }
+
+#[test]
+fn every_top_level_schema_property_is_a_field_of_its_wire_type() {
+    // The fixtures fill every optional member, so after a trip through the wire type their keys must be
+    // exactly the schema's properties; `deny_unknown_fields` already refuses members the schema lacks.
+    for schema in all_schemas() {
+        let document: Value = serde_json::from_str(schema.text).unwrap();
+        let declared: BTreeSet<String> = document["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let fixture_path = match schema.kind {
+            SchemaKind::Command => format!("commands/{}.v{}.json", schema.name, schema.version),
+            SchemaKind::Event => schema.path.to_owned(),
+        };
+        let document = fixture(&fixture_path);
+        let through_wire = match schema.kind {
+            SchemaKind::Event => {
+                let event =
+                    OrderEvent::decode(schema.name, schema.version, document.clone()).unwrap();
+                if OrderEvent::current_version(schema.name) == Some(schema.version) {
+                    event.payload().unwrap()
+                } else {
+                    document
+                }
+            }
+            SchemaKind::Command => document,
+        };
+        let present: BTreeSet<String> = through_wire.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(present, declared, "{}", schema.path);
+    }
+}
