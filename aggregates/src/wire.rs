@@ -90,12 +90,25 @@ pub struct EncodedEvent {
 impl OrderEvent {
     /// The stable event type string (`order.placed`), as in `schemas::order::event_type`.
     pub fn event_type(&self) -> &'static str {
-        wire::OrderEvent::from(self).event_type()
+        use wire::event_type;
+        match self {
+            Self::Created { .. } => event_type::CREATED,
+            Self::ItemAdded { .. } => event_type::ITEM_ADDED,
+            Self::ItemRemoved { .. } => event_type::ITEM_REMOVED,
+            Self::ItemQuantityChanged { .. } => event_type::ITEM_QUANTITY_CHANGED,
+            Self::ShippingAddressSet { .. } => event_type::SHIPPING_ADDRESS_SET,
+            Self::Placed { .. } => event_type::PLACED,
+            Self::PaymentConfirmed { .. } => event_type::PAYMENT_CONFIRMED,
+            Self::Shipped { .. } => event_type::SHIPPED,
+            Self::Delivered { .. } => event_type::DELIVERED,
+            Self::Cancelled { .. } => event_type::CANCELLED,
+            Self::Refunded { .. } => event_type::REFUNDED,
+        }
     }
 
-    /// The schema version this event is written at.
+    /// The schema version this event is written at (the newest for its type).
     pub fn schema_version(&self) -> u32 {
-        wire::OrderEvent::from(self).schema_version()
+        wire::OrderEvent::current_version(self.event_type()).unwrap_or(1)
     }
 }
 
