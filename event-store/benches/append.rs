@@ -303,8 +303,21 @@ async fn raw_insert(
 ) -> Result<(), sqlx::Error> {
     let metadata = serde_json::to_value(metadata).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     let recorded_at = chrono::Utc::now();
-    // Envelope and hash stand-ins of realistic size, computed outside the measured statement's server work.
-    let envelopes: Vec<Vec<u8>> = events.iter().map(|event| event.payload.to_string().into_bytes()).collect();
+    // Stand-ins for the envelope and hash of the same size as the store's (the envelope holds the payload,
+    // the metadata and the ids), so both tables write the same bytes; they are not canonical or chained.
+    let envelopes: Vec<Vec<u8>> = events
+        .iter()
+        .enumerate()
+        .map(|(offset, event)| {
+            json!({
+                "event_id": event.event_id, "event_type": event.event_type, "metadata": metadata,
+                "payload": event.payload, "recorded_at": recorded_at, "schema_version": event.schema_version,
+                "stream_id": stream.id, "stream_type": stream.stream_type, "version": version + 1 + offset as i64,
+            })
+            .to_string()
+            .into_bytes()
+        })
+        .collect();
     let hash = vec![7_u8; 32];
     let mut connection = pool.acquire().await?;
     insert_rows(&mut connection, workload, stream, version, events, &metadata, recorded_at, &envelopes, &hash).await

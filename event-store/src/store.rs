@@ -84,8 +84,9 @@ const EVENT_COLUMNS: &str = "global_position, transaction_id::text::bigint AS tr
 /// The event store: a cheap-to-clone handle on a Postgres pool.
 ///
 /// Clones share the pool and the in-process wake-up channel of subscriptions.
-/// The pool's role needs `SELECT` on schema `event_store` for reads, and `INSERT` plus `EXECUTE`
-/// on `event_store.append_events` for appends; run [`MIGRATOR`](crate::MIGRATOR) first.
+/// The pool's role needs `SELECT` on schema `event_store` for reads, `INSERT` on `event_store.events`
+/// for appends, and write access to `event_store.snapshots` and `event_store.idempotency_keys` for those;
+/// no superuser rights. Run [`MIGRATOR`](crate::MIGRATOR) first.
 #[derive(Debug, Clone)]
 pub struct EventStore {
     pub(crate) pool: PgPool,
@@ -114,12 +115,17 @@ impl EventStore {
     /// - `metadata.command_id` makes the append idempotent: if it is already stored, nothing is written and
     ///   the original result is returned with `deduplicated: true` (even if the stream has moved on since).
     ///   A command id stored for another stream is [`AppendError::CommandIdReused`].
+    /// - A stream keeps the type of its first append ([`AppendError::StreamTypeMismatch`]); an event id that
+    ///   is already stored under another command is [`AppendError::DuplicateEventId`].
     /// - Invalid input is refused before any IO: empty batch, more than [`MAX_EVENTS_PER_APPEND`] events,
     ///   a payload that is not a JSON object or larger than [`MAX_PAYLOAD_BYTES`], an event id that is not a
     ///   UUID v7, an empty or overlong event type, NUL characters.
     ///
-    /// The append runs as one statement in its own transaction, so it is always the first write of that
-    /// transaction, as the gap-safe global log requires. It takes no global lock.
+    /// The append runs as one INSERT statement in its own transaction, so it is always the first write of
+    /// that transaction, as the gap-safe global log requires. It takes no global lock, and it extends the
+    /// stream's hash chain in the same statement. Transient database failures are
+    /// [`AppendError::Database`] with [`AppendError::is_retryable`] true; retrying with the same command id
+    /// is safe. Subscriptions of this process are woken after a successful append.
     #[tracing::instrument(
         skip_all,
         fields(stream.id = %stream.id, stream.type = %stream.stream_type, command.id = %metadata.command_id, events = events.len()),
