@@ -14,6 +14,8 @@ use uuid::Uuid;
 pub mod header {
     /// JetStream's de-duplication id; the relay sets it to the event id.
     pub const MSG_ID: &str = "Nats-Msg-Id";
+    /// The event id (also in `Nats-Msg-Id`, which a re-publishing tool may change).
+    pub const EVENT_ID: &str = "Orders-Event-Id";
     /// Event type, for example `order.placed`.
     pub const EVENT_TYPE: &str = "Orders-Event-Type";
     /// Schema version of the payload.
@@ -109,6 +111,7 @@ pub enum EnvelopeError {
 pub(crate) fn nats_headers(event: &RecordedEvent, previous: LogPosition) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(header::MSG_ID, event.event_id.to_string());
+    headers.insert(header::EVENT_ID, event.event_id.to_string());
     headers.insert(header::EVENT_TYPE, event.event_type.as_str());
     headers.insert(header::SCHEMA_VERSION, event.schema_version.to_string());
     headers.insert(header::STREAM_ID, event.stream_id.to_string());
@@ -152,7 +155,7 @@ impl EventEnvelope {
             stream_id: parsed(header::STREAM_ID, text(header::STREAM_ID)?)?,
             stream_type: text(header::STREAM_TYPE)?.to_owned(),
             version: parsed(header::STREAM_VERSION, text(header::STREAM_VERSION)?)?,
-            event_id: parsed(header::MSG_ID, text(header::MSG_ID)?)?,
+            event_id: parsed(header::EVENT_ID, text(header::EVENT_ID)?)?,
             event_type: text(header::EVENT_TYPE)?.to_owned(),
             schema_version: parsed(header::SCHEMA_VERSION, text(header::SCHEMA_VERSION)?)?,
             payload: serde_json::from_slice(payload).map_err(|error| EnvelopeError::Payload(error.to_string()))?,

@@ -592,6 +592,10 @@ impl Projector {
         topology: &NatsTopology,
         shutdown: &CancellationToken,
     ) -> Result<(), Error> {
+        // While the client is (re)connecting, JetStream requests would only time out: follow the store instead.
+        if context.client().connection_state() != async_nats::connection::State::Connected {
+            return Err(Error::Nats("not connected".to_owned()));
+        }
         let nats = |what: &str| {
             let what = what.to_owned();
             move |error: &dyn std::fmt::Display| Error::Nats(format!("{what}: {error}"))
