@@ -80,19 +80,20 @@ impl Output {
 
     /// Prints a line on standard output.
     pub(crate) fn line(&self, text: impl AsRef<str>) {
-        println!("{}", text.as_ref());
+        // A closed pipe (`| head`) is not worth a panic: the reader has what it wanted.
+        let _ = writeln!(std::io::stdout(), "{}", text.as_ref());
     }
 
     /// Prints an aligned table on standard output.
     pub(crate) fn print_table(&self, table: &Table) {
-        print!("{}", table.render(self));
+        let _ = write!(std::io::stdout(), "{}", table.render(self));
     }
 
     /// Prints `key: value` lines with the keys aligned.
     pub(crate) fn print_fields(&self, fields: &[(&str, String)]) {
         let width = fields.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
         for (key, value) in fields {
-            println!("{}  {value}", self.dim(&format!("{key:<width$}")));
+            self.line(format!("{}  {value}", self.dim(&format!("{key:<width$}"))));
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::output::{count, duration, rate};
 #[derive(Debug)]
 pub(crate) struct Progress {
     label: String,
+    unit: &'static str,
     total: u64,
     bar: Option<ProgressBar>,
     every: u64,
@@ -21,10 +22,15 @@ pub(crate) struct Progress {
 impl Progress {
     /// A bar when standard error is a terminal, plain lines every `every` events otherwise (0: no lines).
     pub(crate) fn new(label: &str, total: u64, every: u64) -> Self {
+        Self::counting("events", label, total, every)
+    }
+
+    /// Like [`Progress::new`] for another unit (`orders`).
+    pub(crate) fn counting(unit: &'static str, label: &str, total: u64, every: u64) -> Self {
         let bar = console::Term::stderr().is_term().then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(8));
             let style = ProgressStyle::with_template(
-                "{prefix:>14.bold} [{bar:32.cyan/blue}] {human_pos}/{human_len} events  {per_sec:>12}  ETA {eta}",
+                &format!("{{prefix:>14.bold}} [{{bar:32.cyan/blue}}] {{human_pos}}/{{human_len}} {unit}  {{per_sec:>12}}  ETA {{eta}}"),
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
@@ -33,7 +39,7 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(250));
             bar
         });
-        Self { label: label.to_owned(), total, bar, every, next_line: every, started: Instant::now() }
+        Self { label: label.to_owned(), unit, total, bar, every, next_line: every, started: Instant::now() }
     }
 
     /// Events done so far.
@@ -58,10 +64,11 @@ impl Progress {
         let per_second = done as f64 / elapsed.max(1e-9);
         let remaining = self.total.saturating_sub(done) as f64 / per_second.max(1e-9);
         eprintln!(
-            "[{}] {}/{} events ({:.0}%), {}, ETA {}",
+            "[{}] {}/{} {} ({:.0}%), {}, ETA {}",
             self.label,
             count(done),
             count(self.total),
+            self.unit,
             100.0 * done as f64 / self.total.max(1) as f64,
             rate(per_second),
             duration(remaining),

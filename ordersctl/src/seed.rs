@@ -95,7 +95,7 @@ pub(crate) async fn migrate(context: &Context) -> Result<(), Error> {
 
 /// Seeds with a progress bar (or lines) on standard error.
 pub(crate) async fn seed_with_progress(store: &EventStore, options: &SeedOptions) -> Result<SeedReport, Error> {
-    let progress = Arc::new(std::sync::Mutex::new(Progress::new("seed (orders)", options.orders, 10_000)));
+    let progress = Arc::new(std::sync::Mutex::new(Progress::counting("orders", "seed", options.orders, 10_000)));
     let reporter = Arc::clone(&progress);
     let report = seed_orders(store, options, move |orders_done| {
         if let Ok(mut progress) = reporter.lock() {
@@ -122,7 +122,8 @@ pub async fn seed_orders(
     let events = Arc::new(AtomicU64::new(0));
     let appends = Arc::new(AtomicU64::new(0));
     let on_order = Arc::new(on_order);
-    let now = Utc::now();
+    // Whole seconds: command times come from clients, which rarely send nanoseconds.
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
     let mut writers = tokio::task::JoinSet::new();
     for _ in 0..options.concurrency.max(1) {
         let (store, options) = (store.clone(), options.clone());

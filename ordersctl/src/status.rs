@@ -246,7 +246,7 @@ fn print_status(output: &Output, lines: &[StatusLine], events_in_store: u64) {
             line.events_per_second.map_or_else(|| "-".to_owned(), rate),
             trouble(line.parked_orders),
             trouble(line.dead_letters),
-            line.nats_pending.map_or_else(|| output.dim("?"), |pending| count(pending)),
+            line.nats_pending.map_or_else(|| output.dim("?"), count),
             ago(line.checkpoint_updated_at),
         ]);
     }
