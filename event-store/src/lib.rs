@@ -9,6 +9,25 @@
 //!
 //! The store knows no domain: payloads are JSON objects typed by `event_type` and `schema_version`.
 //! See the section "Event store: gap-safe global log" of ARCHITECTURE.md for the argument behind the log.
+//!
+//! ```no_run
+//! # async fn example(pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+//! use event_store::{EventStore, ExpectedVersion, LogPosition, Metadata, NewEvent, StreamRef};
+//!
+//! event_store::MIGRATOR.run(&pool).await?;
+//! let store = EventStore::new(pool);
+//! let order = StreamRef::new(uuid::Uuid::now_v7(), "order");
+//! let placed = NewEvent::new("order.placed", 1, serde_json::json!({"customer_id": "c-1"}));
+//! let metadata = Metadata::for_command(uuid::Uuid::now_v7());
+//! let result = store.append(&order, ExpectedVersion::NoStream, vec![placed], &metadata).await?;
+//! println!("token {}", result.token); // `<xid8>:<position>`
+//!
+//! let mut subscription = store.subscribe(LogPosition::START);
+//! let batch = subscription.next_batch().await?;
+//! println!("{} events, checkpoint {}", batch.len(), subscription.checkpoint());
+//! # Ok(())
+//! # }
+//! ```
 #![warn(missing_docs)]
 
 mod envelope;
