@@ -113,18 +113,37 @@ pub(crate) async fn execute(state: &AppState, run: &CommandRun) -> Result<Execut
     let limits = state.limits();
     let command_name = run.command.name().as_str();
     let _order_lock = state.lock_order(run.order_id).await;
+    // The cached state saves the load; it may be stale (another process wrote), which an append at its
+    // version turns into a conflict, and every refusal is checked against a fresh load before it is answered.
+    let mut cached = state.cached(run.order_id);
     let mut attempts = 0;
     loop {
-        attempts += 1;
-        let loaded = load(store, run.order_id).await?;
+        let from_cache = cached.is_some();
+        let loaded = match cached.take() {
+            Some(loaded) => loaded,
+            None => {
+                attempts += 1;
+                let loaded = load(store, run.order_id).await?;
+                state.cache(run.order_id, loaded.clone());
+                loaded
+            }
+        };
         if let Some(expected) = run.expected_version {
             if expected != loaded.version {
+                if from_cache {
+                    continue;
+                }
                 metrics::counter!(telemetry::CONFLICTS, "outcome" => "precondition_failed").increment(1);
                 return Err(ApiError::VersionMismatch { expected, actual: loaded.version });
             }
         }
         let status = loaded.order.status();
-        let events = match decide(&loaded.order, run.command.clone()) {
+        let decided = decide(&loaded.order, run.command.clone());
+        if from_cache && !matches!(&decided, Ok(events) if !events.is_empty()) {
+            // Only an accepted change is safe to try on a possibly stale state.
+            continue;
+        }
+        let events = match decided {
             Ok(events) => events,
             Err(OrderError::NotCreated) => return Err(ApiError::NotFound(run.order_id)),
             Err(error) => return Err(ApiError::from_rejection(error, status)),
@@ -153,14 +172,21 @@ pub(crate) async fn execute(state: &AppState, run: &CommandRun) -> Result<Execut
         let append_started = Instant::now();
         let appended = store.append(&stream_of(run.order_id), expected, new_events, &run.metadata).await;
         metrics::histogram!(telemetry::APPEND_DURATION).record(append_started.elapsed().as_secs_f64());
+        if appended.is_err() {
+            state.forget(run.order_id);
+        }
         match appended {
             Ok(result) => {
                 let outcome = if result.deduplicated { "deduplicated" } else { "appended" };
                 metrics::counter!(telemetry::APPENDS, "command" => command_name, "result" => outcome).increment(1);
-                if !result.deduplicated {
+                if result.deduplicated {
+                    // The command went through earlier; what the order looks like now is not known here.
+                    state.forget(run.order_id);
+                } else {
                     metrics::counter!(telemetry::EVENTS_APPENDED, "command" => command_name)
                         .increment(result.events.len() as u64);
                     let after = events.iter().fold(loaded.order, evolve);
+                    state.cache(run.order_id, LoadedOrder { order: after.clone(), version: result.last_version });
                     maybe_snapshot(state, run.order_id, loaded.version, result.last_version, after);
                 }
                 tracing::debug!(stream.version = result.last_version, deduplicated = result.deduplicated, "command appended");
@@ -179,9 +205,11 @@ pub(crate) async fn execute(state: &AppState, run: &CommandRun) -> Result<Execut
                     metrics::counter!(telemetry::CONFLICTS, "outcome" => "exhausted").increment(1);
                     return Err(ApiError::Conflict { attempts });
                 }
-                metrics::counter!(telemetry::CONFLICTS, "outcome" => "retried").increment(1);
-                tracing::debug!(attempt = attempts, stream.version = actual, "another writer got in first; deciding again");
-                tokio::time::sleep(backoff(attempts)).await;
+                if !from_cache {
+                    metrics::counter!(telemetry::CONFLICTS, "outcome" => "retried").increment(1);
+                    tracing::debug!(attempt = attempts, stream.version = actual, "another writer got in first; deciding again");
+                    tokio::time::sleep(backoff(attempts)).await;
+                }
             }
             Err(AppendError::CommandIdReused { .. }) => return Err(ApiError::IdempotencyKeyReused),
             Err(error) if error.is_retryable() || matches!(&error, AppendError::Database(database) if is_unavailable(database)) => {

@@ -61,6 +61,11 @@ pub struct Settings {
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000)]
     pub db_acquire_timeout_ms: u64,
 
+    /// Orders whose state is kept in memory after a command, so the next command on them needs no load
+    /// (0 switches the cache off). A stale entry only costs a reload: appends check the version.
+    #[arg(long, env = "STATE_CACHE_ORDERS", default_value_t = 10_000)]
+    pub state_cache_orders: usize,
+
     /// How often a command without `If-Match` is decided again after losing a race to another writer.
     #[arg(long, env = "MAX_CONFLICT_RETRIES", default_value_t = 5)]
     pub max_conflict_retries: u32,
@@ -83,6 +88,7 @@ impl Settings {
             max_body_bytes: 64 * 1024,
             db_max_connections: 32,
             db_acquire_timeout_ms: 3_000,
+            state_cache_orders: 10_000,
             max_conflict_retries: 5,
             shutdown_grace_ms: 20_000,
         }

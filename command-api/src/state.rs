@@ -15,6 +15,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::sync::OwnedMutexGuard;
 
+use crate::orders::LoadedOrder;
 use crate::settings::Settings;
 use crate::telemetry;
 
@@ -29,6 +30,7 @@ struct Inner {
     limits: Limits,
     metrics: PrometheusHandle,
     locks: OrderLocks,
+    cache: StateCache,
 }
 
 /// The knobs of the command pipeline, copied from `Settings`.
@@ -69,6 +71,7 @@ impl AppState {
                 },
                 metrics: telemetry::metrics_handle(),
                 locks: OrderLocks::default(),
+                cache: StateCache::new(settings.state_cache_orders),
             }),
         }
     }
@@ -91,6 +94,61 @@ impl AppState {
     /// optimistic version check.
     pub(crate) async fn lock_order(&self, order_id: OrderId) -> OrderGuard {
         self.inner.locks.acquire(order_id).await
+    }
+}
+
+impl AppState {
+    /// The cached state of an order, as this process last wrote or loaded it; may be stale.
+    pub(crate) fn cached(&self, order_id: OrderId) -> Option<LoadedOrder> {
+        self.inner.cache.get(order_id)
+    }
+
+    pub(crate) fn cache(&self, order_id: OrderId, loaded: LoadedOrder) {
+        self.inner.cache.put(order_id, loaded);
+    }
+
+    pub(crate) fn forget(&self, order_id: OrderId) {
+        self.inner.cache.remove(order_id);
+    }
+}
+
+/// A bounded map from order to its last known state and version; when full, an arbitrary entry goes.
+struct StateCache {
+    capacity: usize,
+    entries: Mutex<HashMap<OrderId, LoadedOrder>>,
+}
+
+impl StateCache {
+    fn new(capacity: usize) -> Self {
+        Self { capacity, entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<OrderId, LoadedOrder>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, order_id: OrderId) -> Option<LoadedOrder> {
+        if self.capacity == 0 {
+            return None;
+        }
+        self.entries().get(&order_id).cloned()
+    }
+
+    fn put(&self, order_id: OrderId, loaded: LoadedOrder) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut entries = self.entries();
+        if entries.len() >= self.capacity && !entries.contains_key(&order_id) {
+            if let Some(evicted) = entries.keys().next().copied() {
+                entries.remove(&evicted);
+            }
+        }
+        entries.insert(order_id, loaded);
+    }
+
+    fn remove(&self, order_id: OrderId) {
+        self.entries().remove(&order_id);
     }
 }
 

@@ -53,3 +53,33 @@ async fn two_instances_on_one_order_resolve_their_conflicts_by_deciding_again(po
     }
     assert_consistent(&first, order_id, 40, 400).await;
 }
+
+/// Each instance keeps the state it last wrote; when another instance moved the order on, the cached state
+/// must neither refuse a valid command nor fail a current `If-Match`.
+#[sqlx::test(migrator = "event_store::MIGRATOR")]
+async fn a_stale_cached_state_never_decides_the_answer(pool: PgPool) {
+    let first = TestApp::spawn(pool.clone()).await;
+    let second = TestApp::spawn(pool).await;
+    let options = CommandOptions::default();
+    let order_id = first.create_order().await;
+    first.client.add_item(order_id, &item_body("A", 100, 1), &options).await.expect("added by the first");
+    second.client.remove_item(order_id, "A", &options).await.expect("removed by the second");
+
+    // The first instance still believes `A` is on the order.
+    let added_again = first.client.add_item(order_id, &item_body("A", 100, 2), &options).await.expect("not refused");
+    assert_eq!(added_again.version(), 4);
+
+    second.client.add_item(order_id, &item_body("B", 100, 1), &options).await.expect("added by the second");
+    let pinned = first
+        .client
+        .add_item(order_id, &item_body("C", 100, 1), &CommandOptions::expecting(5))
+        .await
+        .expect("If-Match of the current version is accepted");
+    assert_eq!(pinned.version(), 6);
+    let outdated = first
+        .client
+        .add_item(order_id, &item_body("D", 100, 1), &CommandOptions::expecting(5))
+        .await
+        .expect_err("an outdated If-Match is refused");
+    assert_eq!(outdated.problem().expect("a problem").status, 412);
+}

@@ -154,7 +154,8 @@ async fn shutdown_lets_the_request_in_flight_finish(pool: PgPool) {
     let mut app = TestApp::spawn(pool.clone()).await;
     let order_id = app.create_order().await;
     let mut blocker = pool.begin().await.expect("a transaction");
-    sqlx::query("LOCK TABLE event_store.snapshots IN ACCESS EXCLUSIVE MODE").execute(&mut *blocker).await.expect("locked");
+    // SHARE mode lets reads through but makes every INSERT wait.
+    sqlx::query("LOCK TABLE event_store.events IN SHARE MODE").execute(&mut *blocker).await.expect("locked");
 
     let client = app.client.clone();
     let in_flight = tokio::spawn(async move {
@@ -164,7 +165,7 @@ async fn shutdown_lets_the_request_in_flight_finish(pool: PgPool) {
     tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%snapshots%'",
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%insert%event_store.events%'",
             )
             .fetch_one(&pool)
             .await
