@@ -11,7 +11,7 @@ use sqlx::Row;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::envelope::{canonical, EnvelopeFields};
+use crate::envelope::{canonical, canonical_value, EnvelopeFields};
 use crate::error::{AppendError, ReadError};
 use crate::position::LogPosition;
 use crate::types::{
@@ -234,7 +234,7 @@ impl EventStore {
                 .bind(&event.event_type)
                 .bind(event.schema_version)
                 .bind(&event.payload)
-                .bind(&prepared.metadata_value)
+                .bind(sqlx::types::Json(metadata))
                 .bind(prepared.recorded_at)
                 .bind(metadata.command_id)
                 .bind(envelopes.pop()),
@@ -246,7 +246,7 @@ impl EventStore {
                 .bind(events.iter().map(|event| event.event_type.as_str()).collect::<Vec<_>>())
                 .bind(events.iter().map(|event| event.schema_version).collect::<Vec<_>>())
                 .bind(events.iter().map(|event| &event.payload).collect::<Vec<_>>())
-                .bind(&prepared.metadata_value)
+                .bind(sqlx::types::Json(metadata))
                 .bind(prepared.recorded_at)
                 .bind(metadata.command_id)
                 .bind(envelopes),
@@ -409,7 +409,6 @@ impl EventStore {
 struct PreparedAppend {
     canonical_payloads: Vec<Vec<u8>>,
     canonical_metadata: Vec<u8>,
-    metadata_value: Value,
     recorded_at: DateTime<Utc>,
 }
 
@@ -426,14 +425,13 @@ impl PreparedAppend {
                 reason: "the stream type must be 1 to 200 bytes without NUL characters".to_owned(),
             });
         }
-        let metadata_value = serde_json::to_value(metadata).map_err(AppendError::Encode)?;
-        let canonical_metadata = canonical(&metadata_value).map_err(AppendError::Encode)?;
+        let canonical_metadata = canonical(metadata).map_err(AppendError::Encode)?;
         if canonical_metadata.len() > MAX_METADATA_BYTES {
             return Err(AppendError::InvalidMetadata {
                 reason: format!("{} bytes, at most {MAX_METADATA_BYTES} are allowed", canonical_metadata.len()),
             });
         }
-        if contains_nul(&metadata_value) {
+        if metadata_contains_nul(metadata) {
             return Err(AppendError::InvalidMetadata { reason: "it contains a NUL character".to_owned() });
         }
         let mut canonical_payloads = Vec::with_capacity(events.len());
@@ -451,7 +449,7 @@ impl PreparedAppend {
             if !event.payload.is_object() {
                 return Err(AppendError::PayloadNotObject { event_id: event.event_id });
             }
-            let canonical_payload = canonical(&event.payload).map_err(AppendError::Encode)?;
+            let canonical_payload = canonical_value(&event.payload).map_err(AppendError::Encode)?;
             if canonical_payload.len() > MAX_PAYLOAD_BYTES {
                 return Err(AppendError::PayloadTooLarge {
                     event_id: event.event_id,
@@ -467,8 +465,15 @@ impl PreparedAppend {
         // Postgres keeps microseconds; the envelope must hash exactly what the row stores.
         let now = Utc::now();
         let recorded_at = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-        Ok(Self { canonical_payloads, canonical_metadata, metadata_value, recorded_at })
+        Ok(Self { canonical_payloads, canonical_metadata, recorded_at })
     }
+}
+
+fn metadata_contains_nul(metadata: &Metadata) -> bool {
+    metadata.correlation_id.contains('\0')
+        || metadata.causation_id.as_deref().is_some_and(|id| id.contains('\0'))
+        || metadata.actor.as_deref().is_some_and(|actor| actor.contains('\0'))
+        || metadata.extra.iter().any(|(key, value)| key.contains('\0') || contains_nul(value))
 }
 
 fn contains_nul(value: &Value) -> bool {

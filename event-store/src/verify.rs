@@ -8,7 +8,7 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::envelope::{canonical, chain_hash, EnvelopeFields, GENESIS_HASH};
+use crate::envelope::{canonical_value, chain_hash, EnvelopeFields, GENESIS_HASH};
 use crate::error::ReadError;
 use crate::store::EventStore;
 use crate::types::{VerifyFailure, VerifyFailureKind, VerifyReport};
@@ -113,8 +113,8 @@ impl StreamWalk {
             event_id: row.try_get("event_id")?,
             event_type: &event_type,
             schema_version: row.try_get("schema_version")?,
-            canonical_payload: &canonical(&payload).map_err(encode_failure)?,
-            canonical_metadata: &canonical(&metadata).map_err(encode_failure)?,
+            canonical_payload: &canonical_value(&payload).map_err(encode_failure)?,
+            canonical_metadata: &canonical_value(&metadata).map_err(encode_failure)?,
             recorded_at: row.try_get("recorded_at")?,
         };
         let stored_envelope: Vec<u8> = row.try_get("envelope")?;
