@@ -266,6 +266,7 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<Report> {
     }
     let load_elapsed = started.elapsed();
     progress.abort();
+    let _ = progress.await;
     shared.accepted.flush()?;
     shared.refused.flush()?;
     eprintln!("[orders-load] load done after {:.1} s; waiting for freshness probes", load_elapsed.as_secs_f64());
