@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::Json;
@@ -111,6 +112,10 @@ pub async fn serve(
         tracing::info!("shutting down: no new connections, finishing requests in flight");
         let _ = signalled.send(());
     };
+    // Small request/response pairs: without TCP_NODELAY, Nagle's algorithm can hold a reply back.
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(graceful);
     let grace_over = async move {
         if on_signal.await.is_ok() {

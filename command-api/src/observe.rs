@@ -159,6 +159,52 @@ mod tests {
         map
     }
 
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("not poisoned").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn json_log_lines_carry_the_correlation_id_and_route() {
+        use tower::ServiceExt;
+
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = crate::telemetry::subscriber(
+            crate::settings::LogFormat::Json,
+            tracing_subscriber::EnvFilter::new("info"),
+            move || writer.clone(),
+        );
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .expect("a lazy pool");
+        let state = AppState::new(pool, &crate::settings::Settings::for_database("postgres://unused"));
+        let request = axum::http::Request::get("/health/live")
+            .header(CORRELATION_ID_HEADER, "log-test-1")
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        let response = crate::router(state).oneshot(request).await.expect("an answer");
+        assert_eq!(response.headers()[CORRELATION_ID_HEADER], "log-test-1");
+
+        let output = String::from_utf8(captured.0.lock().expect("not poisoned").clone()).expect("utf-8");
+        let line = output.lines().find(|line| line.contains("request finished")).expect("a log line per request");
+        let json: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert_eq!(json["spans"][0]["correlation.id"], "log-test-1");
+        assert_eq!(json["spans"][0]["http.route"], "/health/live");
+        assert_eq!(json["level"], "INFO");
+    }
+
     #[test]
     fn a_given_correlation_id_is_kept() {
         assert_eq!(correlation_id(&headers(&[(CORRELATION_ID_HEADER, "req-42")])), "req-42");

@@ -39,17 +39,27 @@ const COUNT_BUCKETS: [f64; 9] = [0.0, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 10
 /// JSON lines carry the fields of every open span, so the request span's `correlation.id` is on each line.
 pub fn init_tracing(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(filter).with_context(|| format!("parsing the log filter {filter:?}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(true)
-            .try_init(),
-    };
-    result.map_err(|error| anyhow::anyhow!(error)).context("installing the tracing subscriber")
+    tracing::subscriber::set_global_default(subscriber(format, filter, std::io::stdout))
+        .context("installing the tracing subscriber")
+}
+
+/// The subscriber of `init_tracing`, writing to `writer`.
+pub(crate) fn subscriber<W>(format: LogFormat, filter: EnvFilter, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    match format {
+        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(true)
+                .finish(),
+        ),
+    }
 }
 
 /// The process-wide Prometheus recorder, installed on first use.
