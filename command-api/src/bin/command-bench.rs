@@ -10,6 +10,7 @@
 //! - `http`: `PATCH /orders/{id}/items/{sku}` through `CommandClient`, alternating the quantity so every
 //!   command appends one `order.item_quantity_changed` (load from snapshot + tail, decide, append);
 //! - `store`: `EventStore::append` of the same event payload with `ExpectedVersion::Exact`, no HTTP and no load.
+//!
 //! Slices of both alternate, so other load on the machine hits both alike.
 
 use std::str::FromStr;
