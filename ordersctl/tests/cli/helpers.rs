@@ -69,6 +69,14 @@ impl TestEnv {
         assert!(visible, "an open transaction held the global log back for a minute");
     }
 
+    /// The order with the oldest event (one that was in the views before anything else happened).
+    pub(crate) async fn seed_report_first_order(&self) -> Uuid {
+        sqlx::query_scalar("SELECT stream_id FROM event_store.events ORDER BY global_position LIMIT 1")
+            .fetch_one(&self.pool)
+            .await
+            .expect("the test seeded events")
+    }
+
     /// Brings the live Postgres views up to the head, as the projector service would.
     pub(crate) async fn project_views(&self) {
         projections::catch_up(&Projector::order_views(self.pool.clone()), None).await.expect("the live views catch up");

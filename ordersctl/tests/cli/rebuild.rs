@@ -70,6 +70,25 @@ async fn a_rebuild_while_commands_keep_arriving_never_shows_readers_a_smaller_or
         })
     };
 
+    // And the query API keeps answering from the same tables, as the read-only role it runs as.
+    let (api_address, api_shutdown, api_server) = serve_query_api(&env).await;
+    let known_order = env.seed_report_first_order().await;
+    let api_poller = {
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut requests = 0_u64;
+            while !stop.load(Ordering::Relaxed) {
+                for path in [format!("/orders/{known_order}"), "/orders".to_owned()] {
+                    let response = http.get(format!("{api_address}{path}")).send().await.expect("the query API answers");
+                    assert_eq!(response.status().as_u16(), 200, "GET {path} during the rebuild");
+                    requests += 1;
+                }
+            }
+            requests
+        })
+    };
+
     tokio::time::sleep(Duration::from_millis(200)).await;
     let cli = Cli::try_parse_from(env.args(&["projections", "rebuild", "order_views"])).expect("valid arguments");
     assert_eq!(run(cli).await.expect("the rebuild succeeds"), Outcome::Clean);
@@ -81,6 +100,10 @@ async fn a_rebuild_while_commands_keep_arriving_never_shows_readers_a_smaller_or
     let (polls, orders_seen) = reader.await.expect("the reader never saw a smaller or partial view");
     assert!(polls > 20, "the reader polled only {polls} times");
     assert!(orders_seen > 300, "the reader saw no new orders arriving ({orders_seen})");
+    let requests = api_poller.await.expect("the query API never failed a request during the rebuild");
+    assert!(requests > 20, "only {requests} requests reached the query API");
+    let _ = api_shutdown.send(());
+    api_server.await.expect("the query API task ends").expect("the query API shuts down cleanly");
 
     // After the swap the live projector carried on in the rebuilt tables: they equal a rebuild from scratch.
     env.project_views().await;
@@ -167,6 +190,29 @@ async fn a_search_rebuild_killed_mid_way_keeps_the_alias_serving_and_a_rerun_rem
     let verify = env.ordersctl(&["--json", "projections", "verify", "order_search"]).await.expect_status(0);
     assert_eq!(verify.json()["compared"][0]["live_rows"], serde_json::json!(seeded.orders));
     env.cleanup().await;
+}
+
+/// Serves the query API on a free port against the test's database (as `orders_query`) and alias.
+async fn serve_query_api(
+    env: &TestEnv,
+) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let mut settings = query_api::Settings::for_database("postgres://unused-because-options-are-given");
+    settings.elasticsearch_url = env.elasticsearch_url.clone();
+    settings.search_alias = env.alias.clone();
+    let options = (*env.pool.connect_options()).clone().username("orders_query").password("orders_query");
+    let state = query_api::AppState::with_connect_options(options, &settings).expect("valid query API settings");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let address = format!("http://{}", listener.local_addr().expect("a bound address"));
+    let (shutdown, on_shutdown) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(query_api::serve(
+        listener,
+        state,
+        async move {
+            let _ = on_shutdown.await;
+        },
+        Duration::from_secs(5),
+    ));
+    (address, shutdown, server)
 }
 
 async fn live_checksums(pool: &PgPool) -> Vec<ordersctl::TableChecksum> {
