@@ -188,3 +188,30 @@ async fn shutdown_lets_the_request_in_flight_finish(pool: PgPool) {
     assert_eq!(answer.version(), 2);
     tokio::time::timeout(Duration::from_secs(5), app.finished()).await.expect("the server stops").expect("cleanly");
 }
+
+/// A request that outlives `REQUEST_TIMEOUT_MS` is answered with 503 and `Retry-After`; a retry with the same
+/// `Idempotency-Key` then gets the command's one result.
+#[sqlx::test(migrator = "event_store::MIGRATOR")]
+async fn a_request_over_the_timeout_is_a_503_and_its_retry_is_safe(pool: PgPool) {
+    let mut settings = test_settings();
+    settings.request_timeout_ms = 300;
+    let app = TestApp::spawn_with(pool.clone(), settings).await;
+    let order_id = app.create_order().await;
+    let mut blocker = pool.begin().await.expect("a transaction");
+    sqlx::query("LOCK TABLE event_store.events IN SHARE MODE").execute(&mut *blocker).await.expect("locked");
+
+    let options = CommandOptions::idempotent("slow-add");
+    let error = app
+        .client
+        .add_item(order_id, &item_body("A", 100, 1), &options)
+        .await
+        .expect_err("the request times out");
+    let problem = error.problem().expect("a problem");
+    assert_eq!(problem.status, 503);
+    assert_eq!(problem.problem_type, "/problems/service-unavailable");
+    blocker.commit().await.expect("released");
+
+    let retried = app.client.add_item(order_id, &item_body("A", 100, 1), &options).await.expect("the retry succeeds");
+    assert_eq!(retried.version(), 2);
+    assert_eq!(app.events_of(order_id).await.len(), 2, "the item is on the order once");
+}
