@@ -158,3 +158,30 @@ async fn a_database_that_is_gone_is_a_503_with_retry_after(pool: PgPool) {
     assert_eq!(answer.problem().problem_type, "/problems/service-unavailable");
     assert!(answer.headers.contains_key("retry-after"));
 }
+
+/// The same refusals over a real connection, as a client without our library would send them.
+#[sqlx::test(migrator = "event_store::MIGRATOR")]
+async fn malformed_requests_over_http_get_problem_json_and_append_nothing(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let order_id = app.create_order().await;
+    let before = total_events(&pool).await;
+    let url = format!("{}/orders/{order_id}/items", app.address);
+    let cases = [
+        (Some("application/json"), r#"{"sku": "A" "name": "x"}"#.to_owned(), 400, "/problems/malformed-request"),
+        (Some("text/plain"), r#"{"sku": "A"}"#.to_owned(), 415, "/problems/unsupported-media-type"),
+        (Some("application/json"), format!(r#"{{"sku": "{}"}}"#, "A".repeat(100_000)), 413, "/problems/payload-too-large"),
+        (Some("application/json"), r#"{"sku": "A", "name": "x", "unit_price_minor": 1.5, "quantity": 1}"#.to_owned(), 422, "/problems/validation-failed"),
+    ];
+    for (content_type, body, status, problem_type) in cases {
+        let mut request = app.http.post(&url).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.expect("an answer");
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["content-type"], schemas::PROBLEM_CONTENT_TYPE);
+        let problem: schemas::Problem = response.json().await.expect("a problem body");
+        assert_eq!(problem.problem_type, problem_type);
+    }
+    assert_eq!(total_events(&pool).await, before);
+}
