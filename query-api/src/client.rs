@@ -78,7 +78,7 @@ pub enum ClientError {
         /// The HTTP status.
         status: StatusCode,
         /// The body.
-        problem: Problem,
+        problem: Box<Problem>,
         /// The `Retry-After` header (503).
         retry_after: Option<String>,
         /// The `X-Consistency-Token` header, when the refusal names a checkpoint.
@@ -104,7 +104,7 @@ impl ClientError {
     /// The problem body, when the service sent one.
     pub fn problem(&self) -> Option<&Problem> {
         match self {
-            Self::Problem { problem, .. } => Some(problem),
+            Self::Problem { problem, .. } => Some(problem.as_ref()),
             _ => None,
         }
     }
@@ -335,10 +335,10 @@ impl QueryClient {
         Ok(response.error_for_status()?.text().await?)
     }
 
-    async fn get<'a, T: DeserializeOwned>(
+    async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
-        mut pairs: Vec<(&'a str, String)>,
+        mut pairs: Vec<(&str, String)>,
         options: &ReadOptions,
     ) -> Result<Read<T>, ClientError> {
         let mut request = self.http.get(format!("{}{path}", self.base_url));
@@ -381,7 +381,7 @@ impl QueryClient {
         match serde_json::from_slice::<Problem>(&bytes) {
             Ok(problem) => Err(ClientError::Problem {
                 status,
-                problem,
+                problem: Box::new(problem),
                 retry_after: header(&headers, "retry-after"),
                 consistency_token: header(&headers, CONSISTENCY_TOKEN_HEADER),
             }),
