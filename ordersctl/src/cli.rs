@@ -26,10 +26,10 @@ pub struct Cli {
     #[command(flatten)]
     pub(crate) connection: ConnectionArgs,
     /// Print machine-readable JSON (one object, or JSON lines for streams) instead of tables.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Output")]
     pub(crate) json: bool,
     /// When to colour the output.
-    #[arg(long, global = true, value_enum, default_value = "auto")]
+    #[arg(long, global = true, value_enum, default_value = "auto", help_heading = "Output")]
     pub(crate) color: ColorChoice,
     /// The command.
     #[command(subcommand)]
@@ -38,24 +38,25 @@ pub struct Cli {
 
 /// Addresses of Postgres, Elasticsearch and NATS (flags, with environment fallbacks).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection (flags or environment)")]
 pub(crate) struct ConnectionArgs {
     /// Postgres URL; the default is the admin role of the local stack.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
     pub(crate) database_url: String,
     /// Elasticsearch URL.
-    #[arg(long, global = true, env = "ELASTICSEARCH_URL", default_value = "http://127.0.0.1:19200")]
+    #[arg(long, global = true, env = "ELASTICSEARCH_URL", hide_env_values = true, default_value = "http://127.0.0.1:19200")]
     pub(crate) elasticsearch_url: String,
     /// Alias of the order search index (what readers use).
-    #[arg(long, global = true, env = "ELASTICSEARCH_ALIAS", default_value = schemas::ELASTICSEARCH_ALIAS)]
+    #[arg(long, global = true, env = "ELASTICSEARCH_ALIAS", hide_env_values = true, default_value = schemas::ELASTICSEARCH_ALIAS)]
     pub(crate) search_alias: String,
     /// Prefix of the concrete search indices behind the alias.
-    #[arg(long, global = true, env = "ELASTICSEARCH_INDEX_PREFIX", default_value = schemas::ELASTICSEARCH_INDEX_PREFIX)]
+    #[arg(long, global = true, env = "ELASTICSEARCH_INDEX_PREFIX", hide_env_values = true, default_value = schemas::ELASTICSEARCH_INDEX_PREFIX)]
     pub(crate) search_index_prefix: String,
     /// NATS URL (for the JetStream consumer figures of `projections status`).
-    #[arg(long, global = true, env = "NATS_URL", default_value = "nats://127.0.0.1:14222")]
+    #[arg(long, global = true, env = "NATS_URL", hide_env_values = true, default_value = "nats://127.0.0.1:14222")]
     pub(crate) nats_url: String,
     /// JetStream stream of the order events.
-    #[arg(long, global = true, env = "NATS_STREAM", default_value = schemas::NATS_STREAM_NAME)]
+    #[arg(long, global = true, env = "NATS_STREAM", hide_env_values = true, default_value = schemas::NATS_STREAM_NAME)]
     pub(crate) nats_stream: String,
 }
 
