@@ -373,11 +373,13 @@ impl EventStore {
         checkpoint: LogPosition,
         limit: i64,
     ) -> Result<Vec<RecordedEvent>, ReadError> {
+        // ORDER BY names the table's columns: the select list aliases a bigint cast as
+        // `transaction_id`, and sorting by that alias would bypass the primary key index.
         let rows = sqlx::query(&format!(
             "SELECT {EVENT_COLUMNS} FROM event_store.events \
              WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             ORDER BY transaction_id, global_position LIMIT $3"
+             ORDER BY events.transaction_id, events.global_position LIMIT $3"
         ))
         .bind(checkpoint.transaction_id.to_string())
         .bind(checkpoint.position)
