@@ -24,19 +24,33 @@ pub async fn read_checkpoint(pool: &PgPool, name: &str) -> Result<LogPosition, E
     Ok(row.map_or(LogPosition::START, to_position))
 }
 
-/// Locks the checkpoint row of `name` for the rest of the transaction (creating it at START if needed)
-/// and returns it. Every writer of a projection takes this lock first, which serialises them.
+/// Takes the projection's lock for the rest of the transaction and returns its checkpoint.
+/// Every writer of a projection (live projector, catch-up, retry, rebuild swap) takes this lock first,
+/// which serialises them.
+///
+/// The lock is a transaction-level advisory lock rather than `SELECT ... FOR UPDATE`: a row lock gives the
+/// transaction an xid at once, and an open transaction with an xid holds back every gap-safe reader of the
+/// event store (the relay included) until it ends. With the advisory lock the transaction only gets an xid
+/// when it writes, at the end of a batch, so a search batch waiting for its refresh holds nobody back.
 pub(crate) async fn lock_checkpoint(connection: &mut PgConnection, name: &str) -> Result<LogPosition, Error> {
-    sqlx::query("INSERT INTO projections.checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(advisory_lock_key(&format!("projection:{name}")))
         .execute(&mut *connection)
         .await?;
-    let row: (i64, i64) =
-        sqlx::query_as("SELECT transaction_id, position FROM projections.checkpoints WHERE name = $1 FOR UPDATE")
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT transaction_id, position FROM projections.checkpoints WHERE name = $1")
             .bind(name)
-            .fetch_one(&mut *connection)
+            .fetch_optional(&mut *connection)
             .await?;
-    Ok(to_position(row))
+    Ok(row.map_or(LogPosition::START, to_position))
+}
+
+/// A stable 64-bit advisory lock key for a name (FNV-1a).
+pub(crate) fn advisory_lock_key(name: &str) -> i64 {
+    let hash = name
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
 /// Stores a checkpoint (inside the transaction that holds its lock).
@@ -201,4 +215,16 @@ pub(crate) async fn trouble_counts(pool: &PgPool, projection: &str) -> Result<(i
     .fetch_one(pool)
     .await?;
     Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_are_stable_and_differ_per_name() {
+        assert_eq!(advisory_lock_key("relay:ORDER_EVENTS"), advisory_lock_key("relay:ORDER_EVENTS"));
+        assert_ne!(advisory_lock_key("relay:ORDER_EVENTS"), advisory_lock_key("relay:TEST_1"));
+        assert_ne!(advisory_lock_key("projection:order_views"), advisory_lock_key("projection:order_search"));
+    }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
 use event_store::{EventStore, LogPosition, MAX_READ_BATCH};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use schemas::order::OrderEvent;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -77,7 +77,7 @@ pub struct ProjectorOptions {
 impl Default for ProjectorOptions {
     fn default() -> Self {
         Self {
-            batch_size: 500,
+            batch_size: 1_000,
             catch_up_batch_size: 5_000,
             retry_budget: 3,
             retry_backoff: Duration::from_millis(100),
@@ -635,8 +635,17 @@ impl Projector {
                 biased;
                 () = shutdown.cancelled() => return Ok(()),
                 chunk = chunks.next() => {
-                    let Some(chunk) = chunk else { return Err(Error::Nats("the message stream ended".to_owned())) };
+                    let Some(mut chunk) = chunk else { return Err(Error::Nats("the message stream ended".to_owned())) };
                     received = true;
+                    // Tokio's cooperative budget ends a chunk after 128 ready messages; yield and take what else is
+                    // ready, so a backlog is applied in few large batches (one search refresh wait each).
+                    while chunk.len() < self.options.batch_size {
+                        tokio::task::yield_now().await;
+                        match chunks.next().now_or_never() {
+                            Some(Some(more)) => chunk.extend(more),
+                            _ => break,
+                        }
+                    }
                     self.handle_messages(chunk).await?;
                 }
                 _ = idle_check.tick() => {
@@ -671,7 +680,10 @@ impl Projector {
                 Err(error) => failure = Some(error),
             }
         }
+        let started = Instant::now();
         self.project_messages(&messages).await?;
+        tracing::debug!(projection = %self.name, messages = messages.len(), elapsed_ms = started.elapsed().as_millis() as u64,
+            "applied a pull");
         if self.options.acknowledge {
             for message in &messages {
                 if let Err(error) = message.ack().await {

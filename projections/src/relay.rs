@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::envelope::nats_headers;
 use crate::error::Error;
-use crate::ledger;
+use crate::ledger::{self, advisory_lock_key};
 use crate::projector::sleep_or_shutdown;
 use crate::topology::NatsTopology;
 
@@ -211,22 +211,5 @@ impl Relay {
                 lock_checked = Instant::now();
             }
         }
-    }
-}
-
-/// A stable 64-bit advisory lock key for a name (FNV-1a).
-fn advisory_lock_key(name: &str) -> i64 {
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
-    i64::from_ne_bytes(hash.to_ne_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_keys_are_stable_and_differ_per_stream() {
-        assert_eq!(advisory_lock_key("relay:ORDER_EVENTS"), advisory_lock_key("relay:ORDER_EVENTS"));
-        assert_ne!(advisory_lock_key("relay:ORDER_EVENTS"), advisory_lock_key("relay:TEST_1"));
     }
 }

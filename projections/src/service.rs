@@ -199,9 +199,11 @@ async fn report_relay(relay: Relay, pool: PgPool, health: Health, shutdown: Canc
 
 async fn report_projections(projectors: Vec<Projector>, health: Health, shutdown: CancellationToken) {
     let mut previous: Vec<(u64, Instant)> = projectors.iter().map(|p| (p.events_applied(), Instant::now())).collect();
+    // Parked orders are reported when their number changes and once a minute while there are any.
+    let mut reported_parked: Vec<(i64, Instant)> = projectors.iter().map(|_| (0, Instant::now())).collect();
     loop {
         let mut details = serde_json::Map::new();
-        for (projector, previous) in projectors.iter().zip(previous.iter_mut()) {
+        for ((projector, previous), reported) in projectors.iter().zip(previous.iter_mut()).zip(reported_parked.iter_mut()) {
             let applied = projector.events_applied();
             let rate = (applied - previous.0) as f64 / previous.1.elapsed().as_secs_f64().max(1e-3);
             *previous = (applied, Instant::now());
@@ -217,9 +219,15 @@ async fn report_projections(projectors: Vec<Projector>, health: Health, shutdown
                     metrics::gauge!("projection_parked_orders", "projection" => name.clone()).set(status.parked_orders as f64);
                     metrics::gauge!("projection_unresolved_dead_letters", "projection" => name.clone())
                         .set(status.dead_letters as f64);
-                    if status.parked_orders > 0 {
-                        tracing::warn!(projection = %name, parked_orders = status.parked_orders,
-                            dead_letters = status.dead_letters, "orders are parked: fix the cause and retry them");
+                    let changed = status.parked_orders != reported.0;
+                    if changed || (status.parked_orders > 0 && reported.1.elapsed() > Duration::from_secs(60)) {
+                        if status.parked_orders > 0 {
+                            tracing::error!(projection = %name, parked_orders = status.parked_orders,
+                                dead_letters = status.dead_letters, "orders are parked: fix the cause and retry them");
+                        } else {
+                            tracing::info!(projection = %name, "no order is parked any more");
+                        }
+                        *reported = (status.parked_orders, Instant::now());
                     }
                     let mut detail = serde_json::to_value(&status).unwrap_or_default();
                     detail["events_per_second"] = json!(rate);

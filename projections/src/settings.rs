@@ -119,7 +119,7 @@ pub struct ProjectionsSettings {
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log_filter: String,
     /// Most messages applied per transaction.
-    #[arg(long, env = "PROJECTION_BATCH_SIZE", default_value_t = 500)]
+    #[arg(long, env = "PROJECTION_BATCH_SIZE", default_value_t = 1_000)]
     pub batch_size: usize,
     /// Attempts at an event before it is dead-lettered and its order parked.
     #[arg(long, env = "PROJECTION_RETRY_BUDGET", default_value_t = 3)]

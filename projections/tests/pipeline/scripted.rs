@@ -9,6 +9,13 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
+/// `order_id, status, currency, item_count, line_count, total, paid, refunded, refund due, version`.
+type SummaryRow = (Uuid, String, String, i32, i32, i64, i64, i64, i64, i64);
+/// `order_id, address_line1, address_line2, city, country`.
+type AddressRow = (Uuid, Option<String>, Option<String>, Option<String>, Option<String>);
+/// `sales_date, currency`, then the eight figures in column order.
+type SalesRow = (chrono::NaiveDate, String, i64, i64, i64, i64, i64, i64, i64, i64);
+
 async fn search_ids(env: &TestEnv, query: Value) -> Vec<String> {
     let response: Value = env
         .search
@@ -64,7 +71,7 @@ async fn a_scripted_history_produces_exactly_the_expected_rows_and_documents(
     assert_eq!(read_checkpoint(&env.pool, ORDER_VIEWS).await.expect("reads"), token, "the checkpoint is the last token");
     assert_eq!(read_checkpoint(&env.pool, ORDER_SEARCH).await.expect("reads"), token);
 
-    let summary: Vec<(Uuid, String, String, i32, i32, i64, i64, i64, i64, i64)> = sqlx::query_as(
+    let summary: Vec<SummaryRow> = sqlx::query_as(
         "SELECT order_id, status, currency, item_count, line_count, total_minor, paid_minor, refunded_minor, \
            refund_due_minor, version FROM projections.order_summary ORDER BY order_id",
     )
@@ -78,7 +85,7 @@ async fn a_scripted_history_produces_exactly_the_expected_rows_and_documents(
     ];
     expected.sort_by_key(|row| row.0);
     assert_eq!(summary, expected);
-    let addresses: Vec<(Uuid, Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    let addresses: Vec<AddressRow> = sqlx::query_as(
         "SELECT order_id, address_line1, address_line2, city, country FROM projections.order_summary ORDER BY order_id",
     )
     .fetch_all(&env.pool)
@@ -128,7 +135,7 @@ async fn a_scripted_history_produces_exactly_the_expected_rows_and_documents(
     .expect("figures read");
     assert_eq!(figures, vec![(x, "EUR".to_owned(), 2, 1, 6_850, 3_000, 3_850)], "a cancelled draft is no order");
 
-    let sales: Vec<(chrono::NaiveDate, String, i64, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+    let sales: Vec<SalesRow> = sqlx::query_as(
         "SELECT sales_date, currency, orders_placed, placed_value_minor, payments, revenue_minor, orders_cancelled, \
            cancelled_value_minor, refunds, refunded_minor FROM projections.daily_sales",
     )
