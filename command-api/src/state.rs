@@ -47,6 +47,8 @@ impl AppState {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(settings.db_max_connections)
+            // No ping before every query: a dead connection fails its query with an I/O error, which is a 503.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
             .connect(settings.database_url.expose_secret())
             .await

@@ -67,6 +67,9 @@ struct Args {
     /// Snapshot interval of the in-process service.
     #[arg(long, default_value_t = 50)]
     snapshot_every: u32,
+    /// Speak HTTP/2 with prior knowledge (one multiplexed connection) instead of HTTP/1.1 connections.
+    #[arg(long)]
+    http2: bool,
     /// Keep the scratch database.
     #[arg(long)]
     keep_database: bool,
@@ -104,6 +107,8 @@ async fn bench(args: &Args, scratch: PgConnectOptions) -> anyhow::Result<()> {
     let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
     let pool = PgPoolOptions::new()
         .max_connections(u32::try_from(max_concurrency + 8).unwrap_or(100))
+        // As the service's own pool (`AppState::connect`): no ping before every query.
+        .test_before_acquire(false)
         .connect_with(scratch)
         .await
         .context("connecting to the scratch database")?;
@@ -130,11 +135,18 @@ async fn bench(args: &Args, scratch: PgConnectOptions) -> anyhow::Result<()> {
             (url, Some((stop, handle)))
         }
     };
-    let http = reqwest::Client::builder().pool_max_idle_per_host(max_concurrency * 2).build()?;
+    let builder = reqwest::Client::builder().pool_max_idle_per_host(max_concurrency * 2);
+    let http = if args.http2 { builder.http2_prior_knowledge() } else { builder }.build()?;
     let client = CommandClient::with_http(http, base_url.clone());
     let store = EventStore::new(pool.clone());
 
-    println!("command-api benchmark: {base_url}, slices of {}s x {} rounds, snapshots every {} events", args.seconds, args.rounds, args.snapshot_every);
+    println!(
+        "command-api benchmark: {base_url} over {}, slices of {}s x {} rounds, snapshots every {} events",
+        if args.http2 { "HTTP/2 (prior knowledge)" } else { "HTTP/1.1" },
+        args.seconds,
+        args.rounds,
+        args.snapshot_every
+    );
     println!("http = PATCH item quantity over HTTP (load + decide + append); store = EventStore::append of the same event");
     println!();
     println!("{:>5} | {:>10} {:>9} {:>9} | {:>10} {:>9} {:>9} | {:>6} | {:>6}", "conc", "http cmd/s", "p50 ms", "p99 ms", "store ap/s", "p50 ms", "p99 ms", "ratio", "errors");
