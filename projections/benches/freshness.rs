@@ -8,7 +8,7 @@
 //! 2. It then appends more history unpaced and replays each projection from position 0 into fresh targets,
 //!    printing events per second.
 //!
-//! `cargo bench -p projections --bench freshness -- [--rate 500] [--seconds 20] [--refresh 500ms]
+//! `cargo bench -p projections --bench freshness -- [--rate 500] [--seconds 20] [--refresh 250ms]
 //! [--catch-up-events 50000]`. Needs DATABASE_URL (a CREATEDB role), NATS_URL and ELASTICSEARCH_URL.
 
 #[allow(dead_code, unreachable_pub)]
@@ -38,7 +38,7 @@ struct Arguments {
 }
 
 fn arguments() -> Arguments {
-    let mut parsed = Arguments { rate: 500, seconds: 20, refresh: "500ms".to_owned(), catch_up_events: 50_000 };
+    let mut parsed = Arguments { rate: 500, seconds: 20, refresh: "250ms".to_owned(), catch_up_events: 50_000 };
     let mut args = std::env::args().skip(1);
     while let Some(name) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{name} needs a value"));
@@ -116,6 +116,7 @@ async fn main() {
 
     // Catch-up: more history, then replay each projection from position 0 into fresh targets.
     if arguments.catch_up_events == 0 {
+        clean_up(&context, &topology, &search, &alias, pool, &mut admin, &database).await;
         return;
     }
     let orders_needed = arguments.catch_up_events / 8;
@@ -169,6 +170,19 @@ async fn main() {
         (rebuilt.fill.events_read + rebuilt.final_events) as f64 / started.elapsed().as_secs_f64()
     );
 
+    clean_up(&context, &topology, &search, &alias, pool, &mut admin, &database).await;
+}
+
+/// Deletes the bench's stream, indices and database.
+async fn clean_up(
+    context: &async_nats::jetstream::Context,
+    topology: &NatsTopology,
+    search: &SearchIndex,
+    alias: &str,
+    pool: PgPool,
+    admin: &mut sqlx::PgConnection,
+    database: &str,
+) {
     let _ = context.delete_stream(&topology.stream_name).await;
     let _ = search
         .client()
@@ -177,7 +191,7 @@ async fn main() {
         .send()
         .await;
     pool.close().await;
-    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)")).execute(&mut admin).await.expect("the bench database is dropped");
+    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)")).execute(admin).await.expect("the bench database is dropped");
 }
 
 /// Appends one event per tick at `rate` per second for `duration`, from several concurrent writers, and

@@ -561,7 +561,7 @@ impl Projector {
                 Err(error) => {
                     metrics::gauge!("projection_nats_connected", "projection" => self.name.clone()).set(0.0);
                     tracing::warn!(projection = %self.name, error = %error,
-                        "NATS is not delivering; following the event store until it is back");
+                        "consuming NATS stopped; following the event store before trying again");
                     let until = Instant::now() + self.options.nats_retry_interval;
                     while Instant::now() < until {
                         self.follow_store_once().await;
@@ -887,7 +887,7 @@ impl<'p> Fold<'p> {
             "project_event",
             projection = %self.projector.name,
             event.id = %event.event_id,
-            event.r#type = %event.event_type,
+            "event.type" = %event.event_type,
             event.position = %event.log_position,
             order.id = %event.stream_id,
             stream.version = event.version,
@@ -924,7 +924,7 @@ impl<'p> Fold<'p> {
             return Err(BatchFailure::Poison { event_id: event.event_id, error });
         }
         tracing::error!(projection = %self.projector.name, order.id = %event.stream_id, event.id = %event.event_id,
-            event.r#type = %event.event_type, stream.version = event.version, attempts, %error,
+            "event.type" = %event.event_type, stream.version = event.version, attempts, %error,
             "dead-lettering an event and parking its order");
         self.dead.push(DeadLetter { event: event.clone(), error, attempts });
         self.parked.insert(event.stream_id);

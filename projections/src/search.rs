@@ -48,13 +48,13 @@ impl SearchIndex {
             client: Elasticsearch::new(transport),
             alias: alias.to_owned(),
             index_prefix: index_prefix.to_owned(),
-            refresh_interval: "500ms".to_owned(),
+            refresh_interval: "250ms".to_owned(),
             target: alias.to_owned(),
             wait_for_refresh: true,
         })
     }
 
-    /// Sets the refresh interval of indices this handle creates (default `500ms`): the upper bound of the
+    /// Sets the refresh interval of indices this handle creates (default `250ms`): the upper bound of the
     /// time a write waits until it is searchable.
     pub fn with_refresh_interval(mut self, refresh_interval: &str) -> Self {
         refresh_interval.clone_into(&mut self.refresh_interval);
@@ -116,9 +116,11 @@ impl SearchIndex {
         })
     }
 
-    /// Makes sure the alias exists, creating a new concrete index behind it if not; returns the index name.
+    /// Makes sure the alias exists, creating a new concrete index behind it if not, and gives the index
+    /// this handle's refresh interval; returns the index name.
     pub async fn ensure(&self) -> Result<String, Error> {
         if let Some(index) = self.aliased_index().await? {
+            self.set_refresh_interval(&index, &self.refresh_interval).await?;
             return Ok(index);
         }
         let index = self.new_index_name();
@@ -190,21 +192,26 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Sets an index's refresh interval and refreshes it.
+    /// Sets an index's refresh interval to this handle's and refreshes it.
     pub(crate) async fn finish_index(&self, index: &str) -> Result<(), Error> {
+        self.set_refresh_interval(index, &self.refresh_interval).await?;
+        self.refresh(index).await
+    }
+
+    async fn set_refresh_interval(&self, index: &str, refresh_interval: &str) -> Result<(), Error> {
         let response = self
             .client
             .indices()
             .put_settings(IndicesPutSettingsParts::Index(&[index]))
-            .body(json!({ "index": { "refresh_interval": self.refresh_interval } }))
+            .body(json!({ "index": { "refresh_interval": refresh_interval } }))
             .request_timeout(REQUEST_TIMEOUT)
             .send()
             .await
             .map_err(transport_error)?;
         if !response.status_code().is_success() {
-            return Err(failed_response("restoring the refresh interval", response).await);
+            return Err(failed_response("setting the refresh interval", response).await);
         }
-        self.refresh(index).await
+        Ok(())
     }
 
     /// Makes everything written to `index` searchable now.

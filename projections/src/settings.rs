@@ -104,7 +104,7 @@ pub struct ProjectionsSettings {
     #[arg(long, env = "ELASTICSEARCH_INDEX_PREFIX", default_value = schemas::ELASTICSEARCH_INDEX_PREFIX)]
     pub search_index_prefix: String,
     /// Refresh interval of new search indices: the longest a write waits until it is searchable.
-    #[arg(long, env = "ELASTICSEARCH_REFRESH_INTERVAL", default_value = "500ms")]
+    #[arg(long, env = "ELASTICSEARCH_REFRESH_INTERVAL", default_value = "250ms")]
     pub search_refresh_interval: String,
     /// Projections to run (comma-separated): `order_views`, `order_search`.
     #[arg(long, env = "PROJECTIONS", value_delimiter = ',', default_value = "order_views,order_search")]

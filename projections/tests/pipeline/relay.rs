@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::*;
 
-/// Every message of the stream: (Nats-Msg-Id, position header, previous-position header).
-async fn stored_messages(context: &jetstream::Context, topology: &NatsTopology) -> Vec<(String, String, String)> {
+/// Every message of the stream: (Nats-Msg-Id, position header, previous-position header, correlation id header).
+async fn stored_messages(context: &jetstream::Context, topology: &NatsTopology) -> Vec<(String, String, String, String)> {
     let stream = context.get_stream(&topology.stream_name).await.expect("stream exists");
     let count = stream.get_info().await.expect("stream info").state.messages;
     let mut messages = Vec::new();
@@ -20,7 +20,7 @@ async fn stored_messages(context: &jetstream::Context, topology: &NatsTopology) 
         let message = stream.get_raw_message(sequence).await.expect("a stored message");
         let value = |name: &str| message.headers.get(name).map(ToString::to_string).unwrap_or_default();
         let position = format!("{}:{}", value(header::TRANSACTION_ID), value(header::POSITION));
-        messages.push((value(header::MSG_ID), position, value(header::PREVIOUS_POSITION)));
+        messages.push((value(header::MSG_ID), position, value(header::PREVIOUS_POSITION), value(header::CORRELATION_ID)));
     }
     messages
 }
@@ -31,10 +31,13 @@ async fn assert_published_once_in_order(env: &TestEnv) {
     let messages = stored_messages(&env.jetstream, &env.topology).await;
     let expected: Vec<(String, String)> =
         events.iter().map(|event| (event.event_id.to_string(), event.log_position().to_string())).collect();
-    let found: Vec<(String, String)> = messages.iter().map(|(id, position, _)| (id.clone(), position.clone())).collect();
+    let found: Vec<(String, String)> = messages.iter().map(|(id, position, _, _)| (id.clone(), position.clone())).collect();
     assert_eq!(found, expected, "each event once, in log order, with its id as Nats-Msg-Id");
+    let correlation_ids: Vec<&str> = messages.iter().map(|message| message.3.as_str()).collect();
+    let expected_ids: Vec<&str> = events.iter().map(|event| event.metadata.correlation_id.as_str()).collect();
+    assert_eq!(correlation_ids, expected_ids, "the correlation id of the metadata travels in a header");
     let mut previous = LogPosition::START.to_string();
-    for (_, position, previous_header) in &messages {
+    for (_, position, previous_header, _) in &messages {
         assert_eq!(previous_header, &previous, "the previous-position header names the message before");
         previous.clone_from(position);
     }
