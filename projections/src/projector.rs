@@ -562,6 +562,10 @@ impl Projector {
                     metrics::gauge!("projection_nats_connected", "projection" => self.name.clone()).set(0.0);
                     tracing::warn!(projection = %self.name, error = %error,
                         "consuming NATS stopped; following the event store before trying again");
+                    // The failure may have been the target's (a deleted search index): prepare it again.
+                    if let Err(error) = self.prepare().await {
+                        tracing::warn!(projection = %self.name, error = %error, "preparing the projection target failed");
+                    }
                     let until = Instant::now() + self.options.nats_retry_interval;
                     while Instant::now() < until {
                         self.follow_store_once().await;
