@@ -103,7 +103,6 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
-    use clap::Parser;
 
     use super::*;
 
@@ -112,11 +111,22 @@ mod tests {
         Settings::command().debug_assert();
     }
 
+    /// Reads the declared defaults, not the environment, so an exported `LISTEN_ADDR` does not change the answer.
     #[test]
     fn defaults_match_the_local_stack() {
-        let settings = Settings::try_parse_from(["command-api", "--database-url", DEFAULT_DATABASE_URL])
-            .expect("defaults parse");
-        assert_eq!(settings.listen_addr.port(), 8081);
-        assert!(settings.request_timeout() > Duration::ZERO);
+        let command = Settings::command();
+        let default_of = |name: &str| {
+            command
+                .get_arguments()
+                .find(|argument| argument.get_id() == name)
+                .and_then(|argument| argument.get_default_values().first())
+                .and_then(|value| value.to_str())
+                .map(str::to_owned)
+        };
+        assert_eq!(default_of("listen_addr").as_deref(), Some(DEFAULT_LISTEN_ADDR));
+        assert_eq!(default_of("database_url").as_deref(), Some(DEFAULT_DATABASE_URL));
+        let listen: SocketAddr = DEFAULT_LISTEN_ADDR.parse().expect("a socket address");
+        assert_eq!(listen.port(), 8081);
+        assert!(Settings::for_database("postgres://x").request_timeout() > Duration::ZERO);
     }
 }
