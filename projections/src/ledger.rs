@@ -45,6 +45,16 @@ pub(crate) async fn lock_checkpoint(connection: &mut PgConnection, name: &str) -
     Ok(row.map_or(LogPosition::START, to_position))
 }
 
+/// Takes a projection's lock for the rest of `transaction` and returns its checkpoint.
+///
+/// While the lock is held the projection's writers (live projector, catch-up, retry, rebuild swap) wait
+/// before their next batch, so the views and the checkpoint stay as they are; the lock is released when
+/// the transaction ends. It is a transaction-level advisory lock, so holding it does not give the
+/// transaction an xid and does not hold back readers of the event store.
+pub async fn lock_projection(transaction: &mut PgConnection, name: &str) -> Result<LogPosition, Error> {
+    lock_checkpoint(transaction, name).await
+}
+
 /// A stable 64-bit advisory lock key for a name (FNV-1a).
 pub(crate) fn advisory_lock_key(name: &str) -> i64 {
     let hash = name

@@ -36,6 +36,7 @@ pub use error::Error;
 pub use http::metrics_handle;
 pub use http::serve_health;
 pub use http::Health;
+pub use ledger::lock_projection;
 pub use ledger::parked_orders;
 pub use ledger::read_checkpoint;
 pub use ledger::ParkedOrder;

@@ -25,7 +25,7 @@ async fn a_projector_killed_between_apply_and_ack_counts_nothing_twice(
     env.wait_for_both(token).await;
     let stream = env.jetstream.get_stream(&env.topology.stream_name).await.expect("stream exists");
     for name in [ORDER_VIEWS, ORDER_SEARCH] {
-        eventually(Duration::from_secs(20), "applied messages wait unacknowledged", || async {
+        eventually(Duration::from_secs(45), "applied messages wait unacknowledged", || async {
             let consumer: PullConsumer = stream.get_consumer(name).await.ok()?;
             (consumer.cached_info().num_ack_pending > 0).then_some(())
         })
@@ -38,7 +38,7 @@ async fn a_projector_killed_between_apply_and_ack_counts_nothing_twice(
     let views = env.start_projector(env.views_projector().with_options(acknowledging.clone()));
     let search = env.start_projector(env.search_projector().with_options(acknowledging));
     for name in [ORDER_VIEWS, ORDER_SEARCH] {
-        eventually(Duration::from_secs(20), "the redelivered messages are skipped and acknowledged", || async {
+        eventually(Duration::from_secs(45), "the redelivered messages are skipped and acknowledged", || async {
             let consumer: PullConsumer = stream.get_consumer(name).await.ok()?;
             let info = consumer.cached_info();
             // Deliveries (consumer sequence) outnumber messages (stream sequence): some came twice.

@@ -136,7 +136,7 @@ impl TestEnv {
 
     /// Waits until the projection's checkpoint covers `token`.
     pub(crate) async fn wait_for(&self, projection: &str, token: ConsistencyToken) {
-        eventually(Duration::from_secs(30), &format!("{projection} to reach {token}"), || async {
+        eventually(Duration::from_secs(60), &format!("{projection} to reach {token}"), || async {
             let checkpoint = projections::read_checkpoint(&self.pool, projection).await.expect("checkpoint reads");
             checkpoint.covers(&token).then_some(())
         })
@@ -146,7 +146,7 @@ impl TestEnv {
     /// Waits until both projectors have created their durable consumers (so they see every new message).
     pub(crate) async fn wait_for_consumers(&self) {
         for name in [ORDER_VIEWS, ORDER_SEARCH] {
-            eventually(Duration::from_secs(20), "the projectors' consumers exist", || async {
+            eventually(Duration::from_secs(60), "the projectors' consumers exist", || async {
                 let stream = self.jetstream.get_stream(&self.topology.stream_name).await.ok()?;
                 stream.consumer_info(name).await.ok().map(|_| ())
             })

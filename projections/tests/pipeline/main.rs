@@ -3,6 +3,7 @@
 
 mod ack;
 mod helpers;
+mod locking;
 mod outage;
 mod poison;
 mod rebuild;

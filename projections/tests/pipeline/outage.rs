@@ -29,14 +29,14 @@ async fn projections_converge_after_a_purged_stream_and_an_unreachable_nats(
     views.stop().await;
     search.stop().await;
     let token = append_steps(&env, &orders, 3..5).await;
-    eventually(Duration::from_secs(20), "the relay publishes phase 2", || async {
+    eventually(Duration::from_secs(45), "the relay publishes phase 2", || async {
         relay_checkpoint.checkpoint().await.expect("reads").covers(&token).then_some(())
     })
     .await;
     let stream = env.jetstream.get_stream(&env.topology.stream_name).await.expect("stream exists");
     stream.purge().await.expect("the stream is purged");
     let token = append_steps(&env, &orders, 5..6).await;
-    eventually(Duration::from_secs(20), "the relay publishes phase 3", || async {
+    eventually(Duration::from_secs(45), "the relay publishes phase 3", || async {
         relay_checkpoint.checkpoint().await.expect("reads").covers(&token).then_some(())
     })
     .await;

@@ -35,7 +35,7 @@ async fn redelivering_every_message_twice_in_a_shuffled_order_changes_nothing(
         let (relay, token) = (relay.clone(), relay_shutdown.clone());
         async move { relay.run(token).await.expect("relay runs") }
     });
-    eventually(Duration::from_secs(20), "the relay publishes everything", || async {
+    eventually(Duration::from_secs(45), "the relay publishes everything", || async {
         relay.checkpoint().await.expect("checkpoint reads").covers(&token).then_some(())
     })
     .await;
@@ -81,7 +81,7 @@ async fn redelivering_every_message_twice_in_a_shuffled_order_changes_nothing(
     env.wait_for_both(token).await;
     let stream = env.jetstream.get_stream(&env.topology.stream_name).await.expect("stream exists");
     for name in [ORDER_VIEWS, ORDER_SEARCH] {
-        eventually(Duration::from_secs(20), "every copy is delivered and acknowledged", || async {
+        eventually(Duration::from_secs(45), "every copy is delivered and acknowledged", || async {
             let consumer: PullConsumer = stream.get_consumer(name).await.ok()?;
             let info = consumer.cached_info();
             (info.num_pending == 0 && info.num_ack_pending == 0 && info.delivered.stream_sequence == 2 * count).then_some(())

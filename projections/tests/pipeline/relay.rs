@@ -53,7 +53,7 @@ async fn the_relay_publishes_each_event_once_even_when_it_restarts_before_its_ch
     let token = append_interleaved(&env.store, &orders).await;
     let relay = env.relay();
     let running = env.start_relay();
-    eventually(Duration::from_secs(20), "the relay publishes everything", || async {
+    eventually(Duration::from_secs(45), "the relay publishes everything", || async {
         relay.checkpoint().await.expect("reads").covers(&token).then_some(())
     })
     .await;
@@ -67,7 +67,7 @@ async fn the_relay_publishes_each_event_once_even_when_it_restarts_before_its_ch
     let running = env.start_relay();
     let more = mixed_orders(3);
     let token = append_interleaved(&env.store, &more).await;
-    eventually(Duration::from_secs(20), "the restarted relay publishes everything", || async {
+    eventually(Duration::from_secs(45), "the restarted relay publishes everything", || async {
         relay.checkpoint().await.expect("reads").covers(&token).then_some(())
     })
     .await;
@@ -98,7 +98,7 @@ async fn two_relays_at_once_elect_one_active_and_publish_everything_once(
     assert!(!relays[1 - active].is_active(), "the other relay waits");
 
     let token = append_interleaved(&env.store, &mixed_orders(5)).await;
-    eventually(Duration::from_secs(20), "the active relay publishes", || async {
+    eventually(Duration::from_secs(45), "the active relay publishes", || async {
         relays[active].checkpoint().await.expect("reads").covers(&token).then_some(())
     })
     .await;
@@ -112,7 +112,7 @@ async fn two_relays_at_once_elect_one_active_and_publish_everything_once(
     })
     .await;
     let token = append_interleaved(&env.store, &mixed_orders(5)).await;
-    eventually(Duration::from_secs(20), "the new active relay publishes", || async {
+    eventually(Duration::from_secs(45), "the new active relay publishes", || async {
         relays[1 - active].checkpoint().await.expect("reads").covers(&token).then_some(())
     })
     .await;
