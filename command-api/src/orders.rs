@@ -61,7 +61,15 @@ fn stream_of(order_id: OrderId) -> StreamRef {
 /// Failures after which the database may well answer again: no connection, closed pool, or a
 /// transient error the event store itself calls retryable.
 pub(crate) fn is_unavailable(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        // A restarting or overloaded server (admin_shutdown, cannot_connect_now, too_many_connections)
+        // is unavailable, not broken: the client should retry later.
+        sqlx::Error::Database(database_error) => {
+            matches!(database_error.code().as_deref(), Some("57P01" | "57P03" | "53300"))
+        }
+        _ => false,
+    }
 }
 
 fn read_failure(error: ReadError, what: &'static str) -> ApiError {
