@@ -173,6 +173,32 @@ impl TestEnv {
     }
 }
 
+impl Drop for TestEnv {
+    /// A failing test still removes its stream and indices (the shared stack outlives it).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let (stream, indices) = (self.topology.stream_name.clone(), format!("orders-test-{}*", self.id));
+        let search = self.search.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            runtime.block_on(async {
+                if let Ok(client) = async_nats::connect(service_url("NATS_URL")).await {
+                    let _ = jetstream::new(client).delete_stream(&stream).await;
+                }
+                let _ = search
+                    .client()
+                    .indices()
+                    .delete(elasticsearch::indices::IndicesDeleteParts::Index(&[&indices]))
+                    .send()
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
 /// A task running until stopped.
 pub(crate) struct Running {
     shutdown: CancellationToken,
