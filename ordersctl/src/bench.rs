@@ -8,17 +8,14 @@
 use std::time::Instant;
 
 use event_store::{LogPosition, MAX_READ_BATCH};
-use projections::{CatchUpReport, EventEnvelope, Projector, ViewTables};
-use sqlx::Row;
+use projections::CatchUpReport;
 use serde::Serialize;
 
 use crate::cli::{BenchRebuildArgs, ProjectionName};
 use crate::context::Context;
 use crate::error::Error;
-use crate::lock::MaintenanceLock;
 use crate::output::{count, duration, rate, Align, Output, Table};
 use crate::progress::Progress;
-use crate::search_scan;
 use crate::seed::{seed_with_progress, SeedOptions};
 use crate::Outcome;
 
@@ -76,18 +73,7 @@ pub(crate) async fn run(context: &Context, output: &Output, args: &BenchRebuildA
     measurements.push(raw);
 
     for name in &args.projections {
-        let lock = MaintenanceLock::acquire(&context.connect_options, name.as_str()).await?;
-        let result = rebuild_measured(context, *name, events_in_store, raw_rate).await;
-        lock.release().await;
-        measurements.push(result?);
-    }
-    if args.index_ordered_read {
-        let indexed = indexed_read_measured(context, events_in_store, raw_rate).await?;
-        let indexed_rate = indexed.events_per_second;
-        measurements.push(indexed);
-        if args.projections.contains(&ProjectionName::OrderViews) {
-            measurements.push(views_fold_measured(context, events_in_store, raw_rate, indexed_rate).await?);
-        }
+        measurements.push(rebuild_measured(context, *name, events_in_store, raw_rate).await?);
     }
     let report = BenchReport { events_in_store, cpus: CpuSample::cpus(), seeded, measurements };
     if output.is_json() {
@@ -108,121 +94,12 @@ async fn rebuild_measured(
     let mut on_batch = |report: &CatchUpReport| progress.set(report.events_read);
     let before = CpuSample::take();
     let started = Instant::now();
-    let report = match name {
-        ProjectionName::OrderViews => {
-            let report = projections::rebuild_postgres_views(&context.pool, &mut on_batch).await?;
-            projections::drop_retired_views(&context.pool).await?;
-            report
-        }
-        ProjectionName::OrderSearch => {
-            let index = context.search_index()?;
-            search_scan::delete_unaliased_indices(&index, &context.connection.search_index_prefix).await?;
-            let report = projections::rebuild_search_index(&context.pool, &index, &mut on_batch).await?;
-            if let Some(old_index) = &report.retired {
-                index.delete_index(old_index).await?;
-            }
-            report
-        }
-    };
+    let target = context.rebuild_target(name)?;
+    let outcome = projections::rebuild_projection(&context.pool, &target, false, &mut on_batch).await?;
+    let report = outcome.report;
     progress.finish();
     let events = report.fill.events_read + report.final_events;
     Ok(measure(&format!("rebuild {}", name.as_str()), events, started, &before, Some(raw_rate)))
-}
-
-/// `read_all_from`'s query with the ORDER BY naming the table's columns: in the store's query the select
-/// list's `transaction_id::text::bigint AS transaction_id` shadows the column, so Postgres sorts every row
-/// after the checkpoint by the cast instead of walking the primary key, once per batch.
-const INDEX_ORDERED_READ: &str = "SELECT e.global_position, e.transaction_id::text::bigint AS transaction_id, \
-       e.stream_id, e.stream_type, e.version, e.event_id, e.event_type, e.schema_version, e.payload, e.metadata, \
-       e.recorded_at, e.hash \
-  FROM event_store.events e \
- WHERE (e.transaction_id, e.global_position) > ($1::text::xid8, $2) \
-   AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
- ORDER BY e.transaction_id, e.global_position LIMIT $3";
-
-/// One batch of the global log through [`INDEX_ORDERED_READ`], decoded like the store decodes its rows.
-async fn read_index_ordered(context: &Context, after: LogPosition) -> Result<Vec<EventEnvelope>, Error> {
-    let rows = sqlx::query(INDEX_ORDERED_READ)
-        .bind(after.transaction_id.to_string())
-        .bind(after.position)
-        .bind(MAX_READ_BATCH)
-        .fetch_all(&context.pool)
-        .await?;
-    let mut events = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let metadata: serde_json::Value = row.try_get("metadata")?;
-        let _hash: Vec<u8> = row.try_get("hash")?;
-        let transaction_id: i64 = row.try_get("transaction_id")?;
-        events.push(EventEnvelope {
-            log_position: LogPosition::new(u64::try_from(transaction_id).unwrap_or(0), row.try_get("global_position")?),
-            previous: None,
-            stream_id: row.try_get("stream_id")?,
-            stream_type: row.try_get("stream_type")?,
-            version: row.try_get("version")?,
-            event_id: row.try_get("event_id")?,
-            event_type: row.try_get("event_type")?,
-            schema_version: row.try_get("schema_version")?,
-            payload: row.try_get("payload")?,
-            recorded_at: row.try_get("recorded_at")?,
-            correlation_id: metadata["correlation_id"].as_str().map(str::to_owned),
-        });
-    }
-    Ok(events)
-}
-
-async fn indexed_read_measured(context: &Context, events_in_store: u64, raw_rate: f64) -> Result<Measurement, Error> {
-    let mut progress = Progress::new("indexed read", events_in_store, 200_000);
-    let before = CpuSample::take();
-    let started = Instant::now();
-    let (mut checkpoint, mut read) = (LogPosition::START, 0_u64);
-    loop {
-        let batch = read_index_ordered(context, checkpoint).await?;
-        let Some(last) = batch.last() else { break };
-        checkpoint = last.log_position;
-        read += batch.len() as u64;
-        progress.set(read);
-    }
-    progress.finish();
-    Ok(measure("raw read, index-ordered query", read, started, &before, Some(raw_rate)))
-}
-
-/// The Postgres views projection (fold and bulk writes into shadow tables) fed by the index-ordered read:
-/// what `rebuild order_views` does once the store's read is fixed.
-async fn views_fold_measured(
-    context: &Context,
-    events_in_store: u64,
-    raw_rate: f64,
-    indexed_rate: f64,
-) -> Result<Measurement, Error> {
-    const NAME: &str = "order_views_bench";
-    let tables = ViewTables::shadow("_bench")?;
-    {
-        let mut transaction = context.pool.begin().await?;
-        tables.create_empty(&mut transaction).await?;
-        sqlx::query("DELETE FROM projections.checkpoints WHERE name = $1").bind(NAME).execute(&mut *transaction).await?;
-        transaction.commit().await?;
-    }
-    let projector = Projector::order_views(context.pool.clone()).with_name(NAME).with_tables(tables.clone());
-    let mut progress = Progress::new("views, indexed", events_in_store, 200_000);
-    let before = CpuSample::take();
-    let started = Instant::now();
-    let (mut checkpoint, mut applied) = (LogPosition::START, 0_u64);
-    loop {
-        let batch = read_index_ordered(context, checkpoint).await?;
-        let Some(last) = batch.last() else { break };
-        checkpoint = last.log_position;
-        projector.apply_events(&batch, checkpoint).await?;
-        applied += batch.len() as u64;
-        progress.set(applied);
-    }
-    progress.finish();
-    let mut measurement =
-        measure("order_views fold + write, index-ordered read", applied, started, &before, Some(raw_rate));
-    measurement.what.push_str(&format!(" ({:.2} of that read)", measurement.events_per_second / indexed_rate.max(1e-9)));
-    let mut connection = context.pool.acquire().await?;
-    tables.drop_tables(&mut connection).await?;
-    sqlx::query("DELETE FROM projections.checkpoints WHERE name = $1").bind(NAME).execute(&mut *connection).await?;
-    Ok(measurement)
 }
 
 fn measure(what: &str, events: u64, started: Instant, before: &CpuSample, raw_rate: Option<f64>) -> Measurement {

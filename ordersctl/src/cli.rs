@@ -296,9 +296,6 @@ pub(crate) struct BenchRebuildArgs {
     /// Projections to rebuild.
     #[arg(long, value_delimiter = ',', default_value = "order_views,order_search")]
     pub(crate) projections: Vec<ProjectionName>,
-    /// Also measure a read of the log whose ORDER BY walks the primary key, and the views projection fed by it.
-    #[arg(long)]
-    pub(crate) index_ordered_read: bool,
 }
 
 /// Runs the parsed command.

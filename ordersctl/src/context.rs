@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use event_store::EventStore;
-use projections::SearchIndex;
+use projections::{RebuildTarget, SearchIndex};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
-use crate::cli::ConnectionArgs;
+use crate::cli::{ConnectionArgs, ProjectionName};
 use crate::error::Error;
 
 /// Connections of one command.
@@ -17,7 +17,6 @@ pub(crate) struct Context {
     pub(crate) pool: PgPool,
     pub(crate) store: EventStore,
     pub(crate) connection: ConnectionArgs,
-    pub(crate) connect_options: PgConnectOptions,
 }
 
 impl Context {
@@ -39,10 +38,10 @@ impl Context {
         let pool = PgPoolOptions::new()
             .max_connections(24)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(connect_options.clone())
+            .connect_with(connect_options)
             .await
             .map_err(|source| Error::Connect { target, source })?;
-        Ok(Self { store: EventStore::new(pool.clone()), pool, connection, connect_options })
+        Ok(Self { store: EventStore::new(pool.clone()), pool, connection })
     }
 
     /// The live search index (through its alias).
@@ -52,6 +51,14 @@ impl Context {
             &self.connection.search_alias,
             &self.connection.search_index_prefix,
         )?)
+    }
+
+    /// What `projections::rebuild_projection` rebuilds for `name`.
+    pub(crate) fn rebuild_target(&self, name: ProjectionName) -> Result<RebuildTarget, Error> {
+        Ok(match name {
+            ProjectionName::OrderViews => RebuildTarget::Views,
+            ProjectionName::OrderSearch => RebuildTarget::Search(self.search_index()?),
+        })
     }
 
     /// The number of events in the store (for progress totals).

@@ -54,12 +54,6 @@ pub enum Error {
     /// No event was ever appended to this order.
     #[error("order {0} has no events")]
     OrderNotFound(Uuid),
-    /// Another maintenance job holds the projection's lock.
-    #[error("another rebuild or verification of {projection} is running; try again when it has finished")]
-    Busy {
-        /// The projection.
-        projection: String,
-    },
     /// Encoding JSON failed.
     #[error("encoding JSON")]
     Json(#[from] serde_json::Error),

@@ -13,7 +13,6 @@ mod context;
 mod error;
 mod export;
 mod import;
-mod lock;
 mod output;
 mod progress;
 mod rebuild;

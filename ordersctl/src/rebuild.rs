@@ -10,16 +10,14 @@
 
 use std::time::Instant;
 
-use projections::{CatchUpReport, RebuildReport};
+use projections::CatchUpReport;
 use serde::Serialize;
 
 use crate::cli::{ProjectionName, RebuildArgs};
 use crate::context::Context;
 use crate::error::Error;
-use crate::lock::MaintenanceLock;
 use crate::output::{count, duration, rate, Output};
 use crate::progress::Progress;
-use crate::search_scan;
 use crate::Outcome;
 
 /// What one rebuild did, as printed with `--json`.
@@ -46,10 +44,7 @@ pub(crate) struct RebuildSummary {
 pub(crate) async fn run(context: &Context, output: &Output, args: &RebuildArgs) -> Result<Outcome, Error> {
     let mut summaries = Vec::new();
     for name in args.names() {
-        let lock = MaintenanceLock::acquire(&context.connect_options, name.as_str()).await?;
-        let result = rebuild_one(context, name, args).await;
-        lock.release().await;
-        let summary = result?;
+        let summary = rebuild_one(context, name, args).await?;
         if !output.is_json() {
             print_summary(output, &summary);
         }
@@ -66,39 +61,16 @@ async fn rebuild_one(context: &Context, name: ProjectionName, args: &RebuildArgs
     let total = context.count_events().await?;
     let mut progress = Progress::new(name.as_str(), total, args.progress_every);
     let throttle = args.throttle();
-    let mut leftovers_removed = Vec::new();
-    let result: Result<(RebuildReport, bool), Error> = async {
-        let mut on_batch = |report: &CatchUpReport| {
-            progress.set(report.events_read);
-            if !throttle.is_zero() {
-                std::thread::sleep(throttle);
-            }
-        };
-        match name {
-            ProjectionName::OrderViews => {
-                let report = projections::rebuild_postgres_views(&context.pool, &mut on_batch).await?;
-                let dropped = !args.keep_old;
-                if dropped {
-                    projections::drop_retired_views(&context.pool).await?;
-                }
-                Ok((report, dropped))
-            }
-            ProjectionName::OrderSearch => {
-                let index = context.search_index()?;
-                leftovers_removed =
-                    search_scan::delete_unaliased_indices(&index, &context.connection.search_index_prefix).await?;
-                let report = projections::rebuild_search_index(&context.pool, &index, &mut on_batch).await?;
-                let dropped = !args.keep_old && report.retired.is_some();
-                if let (Some(old_index), true) = (&report.retired, dropped) {
-                    index.delete_index(old_index).await?;
-                }
-                Ok((report, dropped))
-            }
+    let target = context.rebuild_target(name)?;
+    let on_batch = |report: &CatchUpReport| {
+        progress.set(report.events_read);
+        if !throttle.is_zero() {
+            std::thread::sleep(throttle);
         }
-    }
-    .await;
+    };
+    let result = projections::rebuild_projection(&context.pool, &target, args.keep_old, on_batch).await;
     progress.finish();
-    let (report, old_copy_dropped) = result?;
+    let projections::RebuildOutcome { report, old_copy_dropped, leftovers_removed } = result?;
     let parked_orders = projections::parked_orders(&context.pool, name.as_str()).await?.len();
     let events = report.fill.events_read + report.final_events;
     let seconds = started.elapsed().as_secs_f64();

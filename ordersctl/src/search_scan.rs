@@ -1,13 +1,11 @@
-//! Elasticsearch helpers of the operator tool: finding indices no alias points to (leftovers of an
-//! interrupted rebuild or verification), and reading every document of an index in `order_id` order
+//! Elasticsearch helpers of the operator tool: reading every document of an index in `order_id` order
 //! with `search_after`, so two indices can be compared by a merge in constant memory.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use elasticsearch::indices::{IndicesGetParts, IndicesRefreshParts};
+use elasticsearch::indices::IndicesRefreshParts;
 use elasticsearch::{Elasticsearch, SearchParts};
-use projections::SearchIndex;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -27,38 +25,6 @@ async fn json_body(what: &str, response: elasticsearch::http::response::Response
         return Err(Error::Search(format!("{what}: status {status}: {body}")));
     }
     Ok(body)
-}
-
-/// Names of the concrete indices matching `<prefix>-*`.
-pub(crate) async fn indices_with_prefix(client: &Elasticsearch, prefix: &str) -> Result<Vec<String>, Error> {
-    let pattern = format!("{prefix}-*");
-    let response = client
-        .indices()
-        .get(IndicesGetParts::Index(&[&pattern]))
-        .request_timeout(REQUEST_TIMEOUT)
-        .send()
-        .await
-        .map_err(search_error("listing indices"))?;
-    let body = json_body("listing indices", response).await?;
-    let mut names: Vec<String> = body.as_object().map(|indices| indices.keys().cloned().collect()).unwrap_or_default();
-    names.sort();
-    Ok(names)
-}
-
-/// Deletes every `<prefix>-*` index the alias does not point to; returns their names.
-///
-/// Only safe under the projection's maintenance lock: an index no alias points to is then either left over
-/// from an interrupted rebuild or verification, or an old copy kept with `--keep-old`.
-pub(crate) async fn delete_unaliased_indices(index: &SearchIndex, prefix: &str) -> Result<Vec<String>, Error> {
-    let aliased = index.aliased_index().await?;
-    let mut deleted = Vec::new();
-    for name in indices_with_prefix(index.client(), prefix).await? {
-        if Some(&name) != aliased.as_ref() {
-            index.delete_index(&name).await?;
-            deleted.push(name);
-        }
-    }
-    Ok(deleted)
 }
 
 /// Makes everything written to `target` (an index or alias) searchable.

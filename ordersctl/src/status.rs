@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use crate::cli::{ProjectionName, StatusArgs};
 use crate::context::Context;
 use crate::error::Error;
-use crate::lock::MaintenanceLock;
+use projections::MaintenanceLock;
 use crate::output::{count, duration, rate, Align, Output, Table};
 use crate::Outcome;
 
@@ -174,14 +174,7 @@ async fn maintenance(context: &Context, name: ProjectionName) -> Result<Option<M
                 .fetch_optional(&context.pool)
                 .await?;
         if let Some((transaction_id, position)) = row {
-            let running = match MaintenanceLock::acquire(&context.connect_options, name.as_str()).await {
-                Ok(lock) => {
-                    lock.release().await;
-                    false
-                }
-                Err(Error::Busy { .. }) => true,
-                Err(error) => return Err(error),
-            };
+            let running = MaintenanceLock::is_held(&context.pool, name.as_str()).await?;
             let checkpoint = LogPosition::new(u64::try_from(transaction_id).unwrap_or(0), position).to_string();
             return Ok(Some(Maintenance { job, running, checkpoint }));
         }

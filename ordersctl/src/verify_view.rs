@@ -18,7 +18,7 @@ use sqlx::{PgConnection, PgPool, Row};
 use crate::cli::{ProjectionName, VerifyArgs};
 use crate::context::Context;
 use crate::error::Error;
-use crate::lock::MaintenanceLock;
+use projections::MaintenanceLock;
 use crate::output::{count, duration, Align, Output, Table};
 use crate::progress::Progress;
 use crate::search_scan::{self, Document, DocumentCursor};
@@ -111,7 +111,7 @@ struct VerifyReport {
 }
 
 pub(crate) async fn run(context: &Context, output: &Output, args: &VerifyArgs) -> Result<Outcome, Error> {
-    let lock = MaintenanceLock::acquire(&context.connect_options, args.name.as_str()).await?;
+    let lock = MaintenanceLock::acquire(&context.pool, args.name.as_str()).await?;
     let result = match args.name {
         ProjectionName::OrderViews => verify_views(context, args).await,
         ProjectionName::OrderSearch => verify_search(context, args).await,
@@ -146,18 +146,11 @@ async fn reset_bookkeeping(pool: &PgPool, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Locks the live checkpoint row for the rest of the transaction and returns it (START when the live
-/// projection never ran; then nothing is locked, and nothing is there to pause either).
+/// Pauses the live projection's writers for the rest of the transaction (its advisory lock, which gives the
+/// transaction no xid, so readers of the event store are not held back) and returns its checkpoint.
 async fn lock_live_checkpoint(connection: &mut PgConnection, name: &str) -> Result<LogPosition, Error> {
     sqlx::query("SET LOCAL lock_timeout = '30s'").execute(&mut *connection).await?;
-    let row: Option<(i64, i64)> =
-        sqlx::query_as("SELECT transaction_id, position FROM projections.checkpoints WHERE name = $1 FOR UPDATE")
-            .bind(name)
-            .fetch_optional(&mut *connection)
-            .await?;
-    Ok(row.map_or(LogPosition::START, |(transaction_id, position)| {
-        LogPosition::new(u64::try_from(transaction_id).unwrap_or(0), position)
-    }))
+    Ok(projections::lock_projection(connection, name).await?)
 }
 
 /// Brings `projector` to exactly `target`: it applies the events of the log up to and including `target`
@@ -347,11 +340,11 @@ async fn verify_search(context: &Context, args: &VerifyArgs) -> Result<VerifyRep
     let live_index = context.search_index()?;
     let scratch_prefix = format!("{}-{SCRATCH_SUFFIX_NAME}", context.connection.search_index_prefix);
     let scratch_alias = format!("{}-{SCRATCH_SUFFIX_NAME}", context.connection.search_alias);
-    for leftover in search_scan::indices_with_prefix(live_index.client(), &scratch_prefix).await? {
-        live_index.delete_index(&leftover).await?;
-    }
     let scratch = SearchIndex::new(&context.connection.elasticsearch_url, &scratch_alias, &scratch_prefix)?
         .with_refresh_interval("200ms");
+    for leftover in scratch.concrete_indices().await? {
+        scratch.delete_index(&leftover).await?;
+    }
     reset_bookkeeping(&context.pool, &name).await?;
     let projector = Projector::order_search(context.pool.clone(), scratch.clone())
         .with_name(&name)

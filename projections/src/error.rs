@@ -30,6 +30,12 @@ pub enum Error {
     /// The operation was stopped by the shutdown signal.
     #[error("shut down")]
     ShutDown,
+    /// Another maintenance job (rebuild, verification) holds the projection's maintenance lock.
+    #[error("another rebuild or verification of {projection} is running; try again when it has finished")]
+    Busy {
+        /// The projection.
+        projection: String,
+    },
 }
 
 impl Error {
@@ -40,7 +46,7 @@ impl Error {
             Error::EventStore(error) => error.is_retryable(),
             Error::Nats(_) => true,
             Error::Search { transient, .. } => *transient,
-            Error::Migrate(_) | Error::Config(_) | Error::ShutDown => false,
+            Error::Migrate(_) | Error::Config(_) | Error::ShutDown | Error::Busy { .. } => false,
         }
     }
 

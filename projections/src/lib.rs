@@ -9,7 +9,8 @@
 //!   or below the checkpoint are skipped, and missed events are read from the event store ([`catch_up`]).
 //!   Poison events are dead-lettered and their orders parked until [`retry_parked`].
 //! - [`project`] is the projection logic as a plain function; [`rebuild_postgres_views`] and
-//!   [`rebuild_search_index`] rebuild without downtime; [`run_relay_service`] and [`run_projections_service`]
+//!   [`rebuild_search_index`] rebuild without downtime, and [`rebuild_projection`] wraps them as the whole
+//!   maintenance job (lock, leftovers, swap, drop) that `ordersctl` and the service's rebuild-on-start run; [`run_relay_service`] and [`run_projections_service`]
 //!   are the two binaries.
 //!
 //! This crate never writes the event store and never decides anything: it only folds recorded events.
@@ -18,6 +19,7 @@ mod envelope;
 mod error;
 mod http;
 mod ledger;
+mod maintenance;
 mod projector;
 mod rebuild;
 mod relay;
@@ -40,6 +42,7 @@ pub use ledger::lock_projection;
 pub use ledger::parked_orders;
 pub use ledger::read_checkpoint;
 pub use ledger::ParkedOrder;
+pub use maintenance::MaintenanceLock;
 pub use projector::catch_up;
 pub use projector::retry_parked;
 pub use projector::standard_decoder;
@@ -54,8 +57,11 @@ pub use projector::ORDER_SEARCH;
 pub use projector::ORDER_VIEWS;
 pub use rebuild::drop_retired_views;
 pub use rebuild::rebuild_postgres_views;
+pub use rebuild::rebuild_projection;
 pub use rebuild::rebuild_search_index;
+pub use rebuild::RebuildOutcome;
 pub use rebuild::RebuildReport;
+pub use rebuild::RebuildTarget;
 pub use relay::Relay;
 pub use relay::RelayOptions;
 pub use search::SearchIndex;

@@ -11,6 +11,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::error::Error;
 use crate::ledger;
+use crate::maintenance::MaintenanceLock;
 use crate::projector::{CatchUpReport, Projector, ProjectorOptions, ORDER_SEARCH, ORDER_VIEWS};
 use crate::search::SearchIndex;
 use crate::tables::{ViewTables, VIEW_TABLES};
@@ -109,8 +110,20 @@ pub async fn rebuild_postgres_views(
     ledger::lock_checkpoint(&mut swap, ORDER_VIEWS).await?;
     let last = projector.catch_up(None).await?;
     for base in VIEW_TABLES {
+        let index_names = matching_indexes(&mut swap, &shadow.table(base), &format!("projections.{base}")).await?;
         sqlx::query(&format!("ALTER TABLE projections.{base} RENAME TO {base}{RETIRED_SUFFIX}")).execute(&mut *swap).await?;
         sqlx::query(&format!("ALTER TABLE {} RENAME TO {base}", shadow.table(base))).execute(&mut *swap).await?;
+        // Renaming a table keeps its index (and key constraint) names: without this, every rebuild would
+        // leave the live table with `..._rebuild_pkey`-style names, and the next one with `..._pkey1`.
+        for (shadow_index, live_index) in index_names {
+            let retired_index = retired_index_name(&live_index);
+            sqlx::query(&format!("ALTER INDEX projections.{} RENAME TO {}", quoted(&live_index), quoted(&retired_index)))
+                .execute(&mut *swap)
+                .await?;
+            sqlx::query(&format!("ALTER INDEX projections.{} RENAME TO {}", quoted(&shadow_index), quoted(&live_index)))
+                .execute(&mut *swap)
+                .await?;
+        }
     }
     let checkpoint = hand_over_bookkeeping(&mut swap, VIEWS_REBUILD, ORDER_VIEWS).await?;
     swap.commit().await?;
@@ -122,6 +135,40 @@ pub async fn rebuild_postgres_views(
         retired: Some(RETIRED_SUFFIX.to_owned()),
         elapsed: started.elapsed(),
     })
+}
+
+/// Pairs each index of `shadow` with the index of `live` that has the same definition (the shadow tables are
+/// created `LIKE` the live ones, so every index has its twin): `(shadow index, live index)` names.
+async fn matching_indexes(connection: &mut PgConnection, shadow: &str, live: &str) -> Result<Vec<(String, String)>, Error> {
+    let pairs: Vec<(String, String)> = sqlx::query_as(
+        "WITH definitions AS ( \
+             SELECT i.indrelid, c.relname::text AS name, i.indisunique, \
+                    regexp_replace(pg_get_indexdef(i.indexrelid), '^.* USING ', '') AS definition \
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+              WHERE i.indrelid IN ($1::regclass, $2::regclass)) \
+         SELECT s.name, l.name FROM definitions s JOIN definitions l USING (indisunique, definition) \
+          WHERE s.indrelid = $1::regclass AND l.indrelid = $2::regclass AND s.name <> l.name \
+          ORDER BY l.name",
+    )
+    .bind(shadow)
+    .bind(live)
+    .fetch_all(&mut *connection)
+    .await?;
+    Ok(pairs)
+}
+
+/// The name a retired table's index gets: the live name with the retired suffix, within Postgres' 63 bytes.
+fn retired_index_name(live_index: &str) -> String {
+    let room = 63 - RETIRED_SUFFIX.len();
+    let mut end = live_index.len().min(room);
+    while !live_index.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{RETIRED_SUFFIX}", &live_index[..end])
+}
+
+fn quoted(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
 /// Drops the tables a rebuild retired (`projections.*_retired`).
@@ -166,4 +213,81 @@ pub async fn rebuild_search_index(
     tracing::info!(events = fill.events_read + last.events_read, checkpoint = %checkpoint, index = %new_index,
         "rebuilt the search index");
     Ok(RebuildReport { fill, final_events: last.events_read, checkpoint, retired: old_index, elapsed: started.elapsed() })
+}
+
+/// A projection to rebuild: the Postgres views, or the search index behind an alias.
+#[derive(Debug, Clone)]
+pub enum RebuildTarget {
+    /// The four view tables of [`ORDER_VIEWS`].
+    Views,
+    /// The index of [`ORDER_SEARCH`] behind this handle's alias.
+    Search(SearchIndex),
+}
+
+impl RebuildTarget {
+    /// The projection's name.
+    pub fn projection(&self) -> &'static str {
+        match self {
+            RebuildTarget::Views => ORDER_VIEWS,
+            RebuildTarget::Search(_) => ORDER_SEARCH,
+        }
+    }
+}
+
+/// What a complete maintenance rebuild did ([`rebuild_projection`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildOutcome {
+    /// The rebuild and swap.
+    pub report: RebuildReport,
+    /// Whether the swapped-out copy was dropped (false with `keep_old`, or when there was none).
+    pub old_copy_dropped: bool,
+    /// Leftovers of interrupted runs removed before the rebuild (orphaned search indices).
+    pub leftovers_removed: Vec<String>,
+}
+
+/// The whole rebuild job as operators and the projector service run it: takes the projection's
+/// [`MaintenanceLock`] (failing with [`Error::Busy`] while another job runs), removes what interrupted
+/// runs left behind, rebuilds and swaps, drops the swapped-out copy unless `keep_old`, and releases the lock.
+///
+/// Killing the process at any moment leaves the live projection untouched; running this again starts
+/// clean and ends in the same state.
+pub async fn rebuild_projection(
+    pool: &PgPool,
+    target: &RebuildTarget,
+    keep_old: bool,
+    progress: impl FnMut(&CatchUpReport),
+) -> Result<RebuildOutcome, Error> {
+    let lock = MaintenanceLock::acquire(pool, target.projection()).await?;
+    let outcome = rebuild_locked(pool, target, keep_old, progress).await;
+    lock.release().await;
+    outcome
+}
+
+async fn rebuild_locked(
+    pool: &PgPool,
+    target: &RebuildTarget,
+    keep_old: bool,
+    progress: impl FnMut(&CatchUpReport),
+) -> Result<RebuildOutcome, Error> {
+    match target {
+        RebuildTarget::Views => {
+            let report = rebuild_postgres_views(pool, progress).await?;
+            if !keep_old {
+                drop_retired_views(pool).await?;
+            }
+            Ok(RebuildOutcome { report, old_copy_dropped: !keep_old, leftovers_removed: Vec::new() })
+        }
+        RebuildTarget::Search(index) => {
+            let leftovers_removed = index.delete_unaliased_indices().await?;
+            let report = rebuild_search_index(pool, index, progress).await?;
+            let old_copy_dropped = match (&report.retired, keep_old) {
+                (Some(old_index), false) => {
+                    index.delete_index(old_index).await?;
+                    true
+                }
+                _ => false,
+            };
+            Ok(RebuildOutcome { report, old_copy_dropped, leftovers_removed })
+        }
+    }
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{
-    IndicesCreateParts, IndicesDeleteParts, IndicesExistsAliasParts, IndicesGetAliasParts, IndicesPutSettingsParts,
+    IndicesCreateParts, IndicesDeleteParts, IndicesExistsAliasParts, IndicesGetAliasParts, IndicesGetParts,
+    IndicesPutSettingsParts,
     IndicesRefreshParts,
 };
 use elasticsearch::params::Refresh;
@@ -266,6 +267,42 @@ impl SearchIndex {
             return Err(failed_response("deleting a search index", response).await);
         }
         Ok(())
+    }
+
+    /// Names of the concrete indices of this handle's prefix (`<index_prefix>-*`), sorted.
+    pub async fn concrete_indices(&self) -> Result<Vec<String>, Error> {
+        let pattern = format!("{}-*", self.index_prefix);
+        let response = self
+            .client
+            .indices()
+            .get(IndicesGetParts::Index(&[&pattern]))
+            .request_timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        if !response.status_code().is_success() {
+            return Err(failed_response("listing search indices", response).await);
+        }
+        let body: Value = response.json().await.map_err(transport_error)?;
+        let mut names: Vec<String> = body.as_object().map(|indices| indices.keys().cloned().collect()).unwrap_or_default();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Deletes every concrete index of this prefix that the alias does not point to; returns their names.
+    ///
+    /// Only safe under the projection's [`crate::MaintenanceLock`]: an index no alias points to is then
+    /// left over from an interrupted rebuild, or an old copy kept on purpose.
+    pub async fn delete_unaliased_indices(&self) -> Result<Vec<String>, Error> {
+        let aliased = self.aliased_index().await?;
+        let mut deleted = Vec::new();
+        for name in self.concrete_indices().await? {
+            if Some(&name) != aliased.as_ref() {
+                self.delete_index(&name).await?;
+                deleted.push(name);
+            }
+        }
+        Ok(deleted)
     }
 
     /// The current documents of the given orders (absent orders are missing from the map).

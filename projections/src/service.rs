@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
 use crate::http::{metrics_handle, serve_health, Health};
-use crate::projector::{sleep_or_shutdown, Projector, ORDER_VIEWS};
+use crate::projector::{sleep_or_shutdown, CatchUpReport, Projector, ORDER_VIEWS};
+use crate::rebuild::{rebuild_projection, RebuildTarget};
 use crate::relay::Relay;
 use crate::search::SearchIndex;
 use crate::settings::{ProjectionsSettings, RelaySettings};
@@ -72,6 +73,19 @@ pub async fn run_projections_service(settings: ProjectionsSettings, shutdown: Ca
         let (projector, context, topology, shutdown) = (projector.clone(), context.clone(), topology.clone(), shutdown.clone());
         tasks.spawn(async move { projector.run(context, topology, shutdown).await });
     }
+    // Rebuilds run beside the live projectors, which keep the current copy fresh until the swap.
+    let mut rebuilds = JoinSet::new();
+    for name in settings.rebuild_on_start.iter().filter(|name| !name.is_empty()) {
+        let target = if name == ORDER_VIEWS {
+            RebuildTarget::Views
+        } else {
+            RebuildTarget::Search(
+                SearchIndex::new(&settings.elasticsearch_url, &settings.search_alias, &settings.search_index_prefix)?
+                    .with_refresh_interval(&settings.search_refresh_interval),
+            )
+        };
+        rebuilds.spawn(rebuild_on_start(pool.clone(), target, shutdown.clone()));
+    }
     health.set_ready(true);
     let reporter = tokio::spawn(report_projections(projectors, health, shutdown.clone()));
     let mut outcome = Ok(());
@@ -86,9 +100,54 @@ pub async fn run_projections_service(settings: ProjectionsSettings, shutdown: Ca
         }
     }
     shutdown.cancel();
+    rebuilds.shutdown().await;
     let _ = reporter.await;
     let _ = http.await;
     outcome
+}
+
+/// One rebuild of the service's start, logged with its progress. A failed or skipped rebuild leaves the live
+/// projection as it was, so it is logged and counted, and the service goes on serving.
+async fn rebuild_on_start(pool: PgPool, target: RebuildTarget, shutdown: CancellationToken) {
+    let projection = target.projection();
+    let running = metrics::gauge!("projection_rebuild_running", "projection" => projection);
+    running.set(1.0);
+    tracing::info!(projection, "rebuilding from position 0 (PROJECTIONS_REBUILD_ON_START)");
+    let mut last_log = Instant::now();
+    let progress = |report: &CatchUpReport| {
+        if last_log.elapsed() >= Duration::from_secs(10) {
+            tracing::info!(projection, events = report.events_read, checkpoint = %report.checkpoint, "rebuild progress");
+            last_log = Instant::now();
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = rebuild_projection(&pool, &target, false, progress) => outcome,
+        () = shutdown.cancelled() => Err(Error::ShutDown),
+    };
+    running.set(0.0);
+    let label = match &outcome {
+        Ok(outcome) => {
+            let report = &outcome.report;
+            let events = report.fill.events_read + report.final_events;
+            tracing::info!(projection, events, seconds = report.elapsed.as_secs_f64(), checkpoint = %report.checkpoint,
+                events_per_second = events as f64 / report.elapsed.as_secs_f64().max(1e-9),
+                leftovers_removed = ?outcome.leftovers_removed, "rebuilt and swapped in");
+            "swapped"
+        }
+        Err(Error::Busy { .. }) => {
+            tracing::warn!(projection, "another rebuild or verification holds the projection; this start does not rebuild");
+            "skipped"
+        }
+        Err(Error::ShutDown) => {
+            tracing::info!(projection, "shut down during the rebuild; the live projection is unchanged");
+            "interrupted"
+        }
+        Err(error) => {
+            tracing::error!(projection, error = %error, "the rebuild failed; the live projection is unchanged");
+            "failed"
+        }
+    };
+    metrics::counter!("projection_rebuilds_total", "projection" => projection, "outcome" => label).increment(1);
 }
 
 async fn start_http(

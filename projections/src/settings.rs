@@ -109,6 +109,11 @@ pub struct ProjectionsSettings {
     /// Projections to run (comma-separated): `order_views`, `order_search`.
     #[arg(long, env = "PROJECTIONS", value_delimiter = ',', default_value = "order_views,order_search")]
     pub projections: Vec<String>,
+    /// Projections to rebuild from position 0 when the service starts (comma-separated, a subset of
+    /// PROJECTIONS): a new or changed projection is filled in a shadow copy while the current one keeps
+    /// serving, then swapped in. Every start rebuilds again, so unset it once the rebuild is done.
+    #[arg(long, env = "PROJECTIONS_REBUILD_ON_START", value_delimiter = ',')]
+    pub rebuild_on_start: Vec<String>,
     /// Address of the health and metrics endpoint (`/health/live`, `/health/ready`, `/metrics`).
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8083")]
     pub listen_addr: SocketAddr,
@@ -140,12 +145,20 @@ impl ProjectionsSettings {
         }
     }
 
-    /// Checks the list of projections.
+    /// Checks the lists of projections.
     pub fn validate(&self) -> Result<(), crate::Error> {
         for name in &self.projections {
             if name != ORDER_VIEWS && name != ORDER_SEARCH {
                 return Err(crate::Error::Config(format!(
                     "unknown projection {name:?} (known: {ORDER_VIEWS}, {ORDER_SEARCH})"
+                )));
+            }
+        }
+        for name in self.rebuild_on_start.iter().filter(|name| !name.is_empty()) {
+            if !self.projections.contains(name) {
+                return Err(crate::Error::Config(format!(
+                    "PROJECTIONS_REBUILD_ON_START names {name:?}, which is not one of PROJECTIONS ({})",
+                    self.projections.join(",")
                 )));
             }
         }

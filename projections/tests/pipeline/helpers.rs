@@ -66,7 +66,8 @@ impl TestEnv {
         projections::MIGRATOR.run(&pool).await.expect("projections migrations run");
         let id = Uuid::new_v4().simple().to_string();
         let client = async_nats::connect(service_url("NATS_URL")).await.expect("NATS at NATS_URL accepts a connection");
-        let search = SearchIndex::new(&service_url("ELASTICSEARCH_URL"), &format!("orders-test-{id}"), &format!("orders-test-{id}-v1"))
+        let (alias, prefix) = (format!("orders-test-{id}"), format!("orders-test-{id}-v1"));
+        let search = SearchIndex::new(&service_url("ELASTICSEARCH_URL"), &alias, &prefix)
             .expect("ELASTICSEARCH_URL is a URL")
             .with_refresh_interval("100ms");
         Self {
@@ -77,6 +78,11 @@ impl TestEnv {
             search,
             id,
         }
+    }
+
+    /// The search alias and concrete index prefix of this test (as the service's settings name them).
+    pub(crate) fn search_names(&self) -> (String, String) {
+        (format!("orders-test-{}", self.id), format!("orders-test-{}-v1", self.id))
     }
 
     /// A second, independent search alias of this test (for clean runs to compare with).
@@ -180,7 +186,9 @@ impl Drop for TestEnv {
             return;
         }
         let (stream, indices) = (self.topology.stream_name.clone(), format!("orders-test-{}*", self.id));
-        let search = self.search.clone();
+        // A new client: the test's own pools belong to its runtime, whose thread is blocked in this drop,
+        // so a pooled connection would never be polled and the join below would wait forever.
+        let Ok(search) = SearchIndex::new(&service_url("ELASTICSEARCH_URL"), "unused", "unused") else { return };
         let _ = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             runtime.block_on(async {

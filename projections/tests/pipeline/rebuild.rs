@@ -1,8 +1,13 @@
 //! Zero-downtime rebuilds: shadow tables and a new index are filled from the event store while the live
 //! projectors keep running, then swapped in; the result equals a clean run.
 
-use projections::{rebuild_postgres_views, rebuild_search_index};
+use std::time::Duration;
+
+use clap::Parser;
+use projections::{rebuild_postgres_views, rebuild_search_index, ProjectionsSettings, ORDER_VIEWS};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 
 use crate::helpers::*;
 
@@ -18,6 +23,8 @@ async fn rebuilds_swap_in_complete_views_and_index_while_the_projectors_run(
     let token = append_interleaved(&env.store, &mixed_orders(12)).await;
     env.wait_for_both(token).await;
     let old_index = env.search.aliased_index().await.expect("reads").expect("the alias exists");
+    let index_names_before = view_index_names(&env.pool).await;
+    assert!(index_names_before.iter().any(|name| name == "order_summary_pkey"), "{index_names_before:?}");
 
     let more = mixed_orders(6);
     let (views_report, search_report, token) = tokio::join!(
@@ -35,14 +42,125 @@ async fn rebuilds_swap_in_complete_views_and_index_while_the_projectors_run(
     env.wait_for_both(token).await;
     assert_same_as_clean_run(&env).await;
 
-    // A second rebuild works over the first one's leftovers.
+    // The swapped-in tables carry the live index and key names, not the shadow's.
+    assert_eq!(view_index_names(&env.pool).await, index_names_before);
+
+    // A second rebuild works over the first one's leftovers, and the names stay.
     rebuild_postgres_views(&env.pool, |_| {}).await.expect("the views rebuild again");
     let token = append_interleaved(&env.store, &mixed_orders(3)).await;
     env.wait_for_both(token).await;
     assert_same_as_clean_run(&env).await;
+    assert_eq!(view_index_names(&env.pool).await, index_names_before);
 
     search.stop().await;
     views.stop().await;
+    relay.stop().await;
+    env.clean_up().await;
+}
+
+/// Names of the indexes of the live view tables, sorted.
+async fn view_index_names(pool: &PgPool) -> Vec<String> {
+    let tables: Vec<String> = projections::VIEW_TABLES.iter().map(|base| (*base).to_owned()).collect();
+    sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'projections' AND tablename = ANY($1) ORDER BY 1",
+    )
+    .bind(&tables)
+    .fetch_all(pool)
+    .await
+    .expect("pg_indexes reads")
+}
+
+/// The service with `PROJECTIONS_REBUILD_ON_START` rebuilds both projections beside its live projectors:
+/// view rows that only a rebuild from position 0 can repair are repaired, the search alias moves to a new
+/// index (the old one is dropped), and events appended meanwhile are in the result.
+#[sqlx::test(migrations = false)]
+async fn the_service_rebuilds_the_projections_named_on_start_while_serving(
+    pool_options: PgPoolOptions,
+    connect_options: PgConnectOptions,
+) {
+    let env = TestEnv::new(pool_options, connect_options.clone()).await;
+    let relay = env.start_relay();
+    let views = env.start_projector(env.views_projector());
+    let search = env.start_projector(env.search_projector());
+    let token = append_interleaved(&env.store, &mixed_orders(10)).await;
+    env.wait_for_both(token).await;
+    views.stop().await;
+    search.stop().await;
+    let old_index = env.search.aliased_index().await.expect("reads").expect("the alias exists");
+    // Damage the live copies: a catch-up never rewrites these rows, only a rebuild does.
+    sqlx::query("UPDATE projections.order_summary SET total_minor = total_minor + 7")
+        .execute(&env.pool)
+        .await
+        .expect("the view row is damaged");
+    let (damaged_ids, damaged_totals): (Vec<uuid::Uuid>, Vec<i64>) =
+        sqlx::query_as::<_, (uuid::Uuid, i64)>("SELECT order_id, total_minor FROM projections.order_summary")
+            .fetch_all(&env.pool)
+            .await
+            .expect("the damaged rows read")
+            .into_iter()
+            .unzip();
+    assert!(!damaged_ids.is_empty());
+
+    let database_url = format!(
+        "postgres://{}:{}@{}:{}/{}",
+        "orders_admin",
+        "orders_admin",
+        connect_options.get_host(),
+        connect_options.get_port(),
+        connect_options.get_database().expect("the test database has a name"),
+    );
+    let (alias, prefix) = env.search_names();
+    let elasticsearch_url = service_url("ELASTICSEARCH_URL");
+    let nats_url = service_url("NATS_URL");
+    let settings = ProjectionsSettings::try_parse_from([
+        "projections",
+        "--database-url", &database_url,
+        "--nats-url", &nats_url,
+        "--stream-name", &env.topology.stream_name,
+        "--subject-prefix", &env.topology.subject_prefix,
+        "--elasticsearch-url", &elasticsearch_url,
+        "--search-alias", &alias,
+        "--search-index-prefix", &prefix,
+        "--search-refresh-interval", "100ms",
+        "--rebuild-on-start", "order_views,order_search",
+        "--listen-addr", "127.0.0.1:0",
+    ])
+    .expect("the settings parse");
+    let shutdown = CancellationToken::new();
+    let service = tokio::spawn(projections::run_projections_service(settings, shutdown.clone()));
+    let token = append_interleaved(&env.store, &mixed_orders(5)).await;
+
+    eventually(Duration::from_secs(120), "the rebuilt index to be swapped in", || async {
+        let aliased = env.search.aliased_index().await.ok().flatten()?;
+        (aliased != old_index).then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(120), "the rebuilt views to be swapped in", || async {
+        // Only a rebuild rewrites these orders (no event of theirs arrives), so their totals come back.
+        let still_damaged: (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM projections.order_summary s JOIN unnest($1::uuid[], $2::bigint[]) AS d(id, total) \
+             ON s.order_id = d.id WHERE s.total_minor = d.total",
+        )
+        .bind(&damaged_ids)
+        .bind(&damaged_totals)
+        .fetch_one(&env.pool)
+        .await
+        .ok()?;
+        let retired_dropped: (bool,) = sqlx::query_as("SELECT to_regclass('projections.order_summary_retired') IS NULL")
+            .fetch_one(&env.pool)
+            .await
+            .ok()?;
+        (still_damaged.0 == 0 && retired_dropped.0).then_some(())
+    })
+    .await;
+    env.wait_for(ORDER_VIEWS, token).await;
+    env.wait_for(projections::ORDER_SEARCH, token).await;
+    shutdown.cancel();
+    service.await.expect("the service task ends").expect("the service stops cleanly");
+    assert_same_as_clean_run(&env).await;
+    let indices = env.search.concrete_indices().await.expect("the indices list");
+    assert_eq!(indices.len(), 1, "the old index was dropped: {indices:?}");
+
     relay.stop().await;
     env.clean_up().await;
 }
