@@ -112,8 +112,10 @@ pub(crate) async fn handle(
     }
 }
 
-/// A refusal of a request whose command id the event store already recorded is the retry of a command that
-/// went through before its response could be stored: answer with the recorded result instead.
+/// A keyed request whose command id the event store already recorded is the retry of a command that went
+/// through before its response could be stored. On the state after it, the retry is refused (placing twice)
+/// or changes nothing (the same address again); either way, answer with the recorded result: its version
+/// and consistency token.
 async fn recover_recorded(
     state: &AppState,
     request: &CommandRequest<'_>,
@@ -121,6 +123,15 @@ async fn recover_recorded(
     result: Result<Execution, ApiError>,
 ) -> Result<Execution, ApiError> {
     let error = match result {
+        Ok(execution) if execution.token.is_none() => {
+            return match idempotency::recorded_command(state, request.order_id, command_id, request.order_id_generated).await? {
+                Some(recorded) => {
+                    tracing::info!(command.id = %command_id, "answering a retried no-op command from its record");
+                    Ok(recorded)
+                }
+                None => Ok(execution),
+            };
+        }
         Ok(execution) => return Ok(execution),
         Err(error) => error,
     };

@@ -6,6 +6,7 @@ use schemas::order as wire;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::helpers::address_body;
 use crate::helpers::create_body;
 use crate::helpers::item_body;
 use crate::helpers::TestApp;
@@ -67,6 +68,23 @@ async fn a_command_whose_response_was_lost_is_answered_from_its_record(pool: PgP
     let second = app.client.add_item(order_id, &body, &options).await.expect("answered from the command record");
     assert_eq!(second.body, first.body);
     assert_eq!(app.events_of(order_id).await.len(), 2, "the item was not added twice");
+}
+
+#[sqlx::test(migrator = "event_store::MIGRATOR")]
+async fn a_lost_response_of_a_command_that_is_a_no_op_on_retry_is_answered_from_its_record(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let order_id = app.create_order().await;
+    let options = CommandOptions::idempotent("lost-address-response");
+    let body = address_body();
+    let first = app.client.set_shipping_address(order_id, &body, &options).await.expect("set");
+    assert!(first.body.consistency_token.is_some());
+    sqlx::query("DELETE FROM event_store.idempotency_keys").execute(&pool).await.expect("deleted");
+
+    // On the order as it is now, the same address again changes nothing; the answer is still the first one,
+    // with the version and consistency token the client needs for read-your-writes.
+    let second = app.client.set_shipping_address(order_id, &body, &options).await.expect("answered from the record");
+    assert_eq!(second.body, first.body);
+    assert_eq!(app.events_of(order_id).await.len(), 2, "the address was set once");
 }
 
 #[sqlx::test(migrator = "event_store::MIGRATOR")]
