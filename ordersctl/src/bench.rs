@@ -2,13 +2,14 @@
 //! from the event store in the same run, with the CPU time each process spent (this tool, Postgres,
 //! Elasticsearch), which shows what bounds a rebuild on the machine at hand.
 //!
-//! The rebuilds are the real ones (`projections::rebuild_postgres_views` and `rebuild_search_index`), swapped
-//! in at the end like any operator's rebuild; run it against a database of its own.
+//! The rebuilds are the real ones (`projections::rebuild_projection`), swapped in at the end like any
+//! operator's rebuild; run it against a database of its own. The search rebuild goes to the alias
+//! `<alias>-bench`, never to the one the live system serves.
 
 use std::time::Instant;
 
 use event_store::{LogPosition, MAX_READ_BATCH};
-use projections::CatchUpReport;
+use projections::{CatchUpReport, RebuildTarget, SearchIndex};
 use serde::Serialize;
 
 use crate::cli::{BenchRebuildArgs, ProjectionName};
@@ -94,7 +95,15 @@ async fn rebuild_measured(
     let mut on_batch = |report: &CatchUpReport| progress.set(report.events_read);
     let before = CpuSample::take();
     let started = Instant::now();
-    let target = context.rebuild_target(name)?;
+    // Its own alias and index prefix: Elasticsearch is shared by every database of the cluster, and the
+    // benchmark must never swap its documents into the index the live system serves.
+    let target = match name {
+        ProjectionName::OrderViews => RebuildTarget::Views,
+        ProjectionName::OrderSearch => {
+            let alias = format!("{}-bench", context.connection.search_alias);
+            RebuildTarget::Search(SearchIndex::new(&context.connection.elasticsearch_url, &alias, &format!("{alias}-v1"))?)
+        }
+    };
     let outcome = projections::rebuild_projection(&context.pool, &target, false, &mut on_batch).await?;
     let report = outcome.report;
     progress.finish();
