@@ -537,6 +537,61 @@ fn totals_from_wire(
     })
 }
 
+/// The fields the three item events (added, removed, quantity changed) carry alike.
+struct ItemChangeFields<'a> {
+    sku: &'a str,
+    name: &'a str,
+    unit_price_minor: i64,
+    quantity: u32,
+    line_total_minor: i64,
+    order_total_minor: i64,
+    item_count: u32,
+    line_count: u32,
+    currency: &'a str,
+}
+
+/// [`ItemChangeFields`] of an item event payload: the three payload types name these fields alike.
+macro_rules! item_change_fields {
+    ($payload:expr) => {
+        ItemChangeFields {
+            sku: &$payload.sku,
+            name: &$payload.name,
+            unit_price_minor: $payload.unit_price_minor,
+            quantity: $payload.quantity,
+            line_total_minor: $payload.line_total_minor,
+            order_total_minor: $payload.order_total_minor,
+            item_count: $payload.item_count,
+            line_count: $payload.line_count,
+            currency: &$payload.currency,
+        }
+    };
+}
+
+/// The line and the order totals of an item event, with the stored line total checked against the one
+/// the line implies.
+fn item_change_from_wire(fields: &ItemChangeFields<'_>) -> Result<(OrderLine, OrderTotals), WireError> {
+    let currency = field("/currency", Currency::parse(fields.currency))?;
+    let line = line_from_wire(
+        "",
+        fields.sku,
+        fields.name,
+        fields.unit_price_minor,
+        fields.quantity,
+    )?;
+    check_derived(
+        "/line_total_minor",
+        line.line_total().minor_units(),
+        fields.line_total_minor,
+    )?;
+    let totals = totals_from_wire(
+        fields.order_total_minor,
+        fields.item_count,
+        fields.line_count,
+        currency,
+    )?;
+    Ok((line, totals))
+}
+
 fn ids(order_id: uuid::Uuid, customer_id: uuid::Uuid) -> (OrderId, CustomerId) {
     (OrderId::new(order_id), CustomerId::new(customer_id))
 }
@@ -553,71 +608,25 @@ impl TryFrom<wire::OrderEvent> for OrderEvent {
                 occurred_at: payload.occurred_at,
             },
             wire::OrderEvent::ItemAdded(payload) => {
-                let currency = field("/currency", Currency::parse(&payload.currency))?;
-                let line = line_from_wire(
-                    "",
-                    &payload.sku,
-                    &payload.name,
-                    payload.unit_price_minor,
-                    payload.quantity,
-                )?;
-                check_derived(
-                    "/line_total_minor",
-                    line.line_total().minor_units(),
-                    payload.line_total_minor,
-                )?;
+                let (line, totals) = item_change_from_wire(&item_change_fields!(payload))?;
                 Self::ItemAdded {
                     order_id: OrderId::new(payload.order_id),
                     line,
-                    totals: totals_from_wire(
-                        payload.order_total_minor,
-                        payload.item_count,
-                        payload.line_count,
-                        currency,
-                    )?,
+                    totals,
                     occurred_at: payload.occurred_at,
                 }
             }
             wire::OrderEvent::ItemRemoved(payload) => {
-                let currency = field("/currency", Currency::parse(&payload.currency))?;
-                let line = line_from_wire(
-                    "",
-                    &payload.sku,
-                    &payload.name,
-                    payload.unit_price_minor,
-                    payload.quantity,
-                )?;
-                check_derived(
-                    "/line_total_minor",
-                    line.line_total().minor_units(),
-                    payload.line_total_minor,
-                )?;
+                let (line, totals) = item_change_from_wire(&item_change_fields!(payload))?;
                 Self::ItemRemoved {
                     order_id: OrderId::new(payload.order_id),
                     line,
-                    totals: totals_from_wire(
-                        payload.order_total_minor,
-                        payload.item_count,
-                        payload.line_count,
-                        currency,
-                    )?,
+                    totals,
                     occurred_at: payload.occurred_at,
                 }
             }
             wire::OrderEvent::ItemQuantityChanged(payload) => {
-                let currency = field("/currency", Currency::parse(&payload.currency))?;
-                let line = line_from_wire(
-                    "",
-                    &payload.sku,
-                    &payload.name,
-                    payload.unit_price_minor,
-                    payload.quantity,
-                )?;
-                check_derived(
-                    "/line_total_minor",
-                    line.line_total().minor_units(),
-                    payload.line_total_minor,
-                )?;
+                let (line, totals) = item_change_from_wire(&item_change_fields!(payload))?;
                 Self::ItemQuantityChanged {
                     order_id: OrderId::new(payload.order_id),
                     line,
@@ -625,12 +634,7 @@ impl TryFrom<wire::OrderEvent> for OrderEvent {
                         "/previous_quantity",
                         payload.previous_quantity,
                     )?,
-                    totals: totals_from_wire(
-                        payload.order_total_minor,
-                        payload.item_count,
-                        payload.line_count,
-                        currency,
-                    )?,
+                    totals,
                     occurred_at: payload.occurred_at,
                 }
             }
