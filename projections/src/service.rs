@@ -233,19 +233,31 @@ async fn report_relay(relay: Relay, pool: PgPool, health: Health, shutdown: Canc
         let status = async {
             let checkpoint = relay.checkpoint().await?;
             let head = store.head().await?;
-            Ok::<_, Error>((checkpoint, head))
+            // Age of the oldest event not yet published: what an alert on a stuck relay wants.
+            let lag_seconds = if head > checkpoint {
+                store
+                    .read_all_from(checkpoint, 1)
+                    .await?
+                    .first()
+                    .map_or(0.0, |event| (chrono::Utc::now() - event.recorded_at).as_seconds_f64().max(0.0))
+            } else {
+                0.0
+            };
+            Ok::<_, Error>((checkpoint, head, lag_seconds))
         }
         .await;
         match status {
-            Ok((checkpoint, head)) => {
+            Ok((checkpoint, head, lag_seconds)) => {
                 let lag = if head > checkpoint { (head.position - checkpoint.position).max(0) } else { 0 };
                 metrics::gauge!("relay_checkpoint_position").set(checkpoint.position as f64);
                 metrics::gauge!("relay_lag_positions").set(lag as f64);
+                metrics::gauge!("relay_lag_seconds").set(lag_seconds);
                 health.set_detail(json!({
                     "role": if relay.is_active() { "active" } else { "standby" },
                     "checkpoint": checkpoint.to_string(),
                     "head": head.to_string(),
                     "lag_positions": lag,
+                    "lag_seconds": lag_seconds,
                 }));
             }
             Err(error) => tracing::debug!(error = %error, "reading the relay status failed"),

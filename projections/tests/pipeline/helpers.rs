@@ -48,6 +48,31 @@ fn init_test_logging() {
     }
 }
 
+/// DATABASE_URL with the test database in place of its database (for services configured by URL).
+pub(crate) fn database_url_for(connect_options: &PgConnectOptions) -> String {
+    let base = service_url("DATABASE_URL");
+    let (server, _) = base.rsplit_once('/').expect("DATABASE_URL names a database");
+    format!("{server}/{}", connect_options.get_database().expect("the test database has a name"))
+}
+
+/// Plain HTTP/1.1 GET of `path` on `address`: the status line and the body.
+pub(crate) async fn http_get(address: std::net::SocketAddr, path: &str) -> Option<(String, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    Some((head.lines().next()?.to_owned(), body.to_owned()))
+}
+
+/// A loopback address with a port that was free a moment ago.
+pub(crate) fn free_local_address() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("a bound address")
+}
+
 /// Everything one test owns: a database (both migrators run), a stream and subject prefix, a search alias.
 pub(crate) struct TestEnv {
     pub(crate) pool: PgPool,

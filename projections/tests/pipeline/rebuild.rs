@@ -101,14 +101,7 @@ async fn the_service_rebuilds_the_projections_named_on_start_while_serving(
             .unzip();
     assert!(!damaged_ids.is_empty());
 
-    let database_url = format!(
-        "postgres://{}:{}@{}:{}/{}",
-        "orders_admin",
-        "orders_admin",
-        connect_options.get_host(),
-        connect_options.get_port(),
-        connect_options.get_database().expect("the test database has a name"),
-    );
+    let database_url = database_url_for(&connect_options);
     let (alias, prefix) = env.search_names();
     let elasticsearch_url = service_url("ELASTICSEARCH_URL");
     let nats_url = service_url("NATS_URL");

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use event_store::LogPosition;
-use projections::{header, NatsTopology};
+use clap::Parser;
+use projections::{header, NatsTopology, RelaySettings};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio_util::sync::CancellationToken;
 
@@ -122,5 +123,46 @@ async fn two_relays_at_once_elect_one_active_and_publish_everything_once(
         shutdown.cancel();
         task.await.expect("relay stops");
     }
+    env.clean_up().await;
+}
+
+/// A relay that cannot publish (NATS unreachable) reports how far behind it is, in positions and in the
+/// age of the oldest unpublished event, on `/health/ready` (and as `relay_lag_seconds` on `/metrics`).
+#[sqlx::test(migrations = false)]
+async fn a_relay_that_cannot_publish_reports_its_lag_in_seconds(
+    pool_options: PgPoolOptions,
+    connect_options: PgConnectOptions,
+) {
+    let env = TestEnv::new(pool_options, connect_options.clone()).await;
+    append_interleaved(&env.store, &mixed_orders(2)).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let database_url = database_url_for(&connect_options);
+    let address = free_local_address();
+    let listen_addr = address.to_string();
+    let settings = RelaySettings::try_parse_from([
+        "relay",
+        "--database-url", &database_url,
+        "--nats-url", "nats://127.0.0.1:1",
+        "--stream-name", &env.topology.stream_name,
+        "--subject-prefix", &env.topology.subject_prefix,
+        "--listen-addr", &listen_addr,
+    ])
+    .expect("the settings parse");
+    let shutdown = CancellationToken::new();
+    let service = tokio::spawn(projections::run_relay_service(settings, shutdown.clone()));
+
+    let detail = eventually(Duration::from_secs(30), "the relay to report its lag", || async {
+        let (status, body) = http_get(address, "/health/ready").await?;
+        let body: serde_json::Value = serde_json::from_str(&body).ok()?;
+        (status.contains("200") && body["detail"]["lag_seconds"].is_number()).then_some(body["detail"].clone())
+    })
+    .await;
+    assert!(detail["lag_positions"].as_i64().expect("a number") > 0, "{detail}");
+    assert!(detail["lag_seconds"].as_f64().expect("a number") >= 1.5, "{detail}");
+    let (_, metrics) = http_get(address, "/metrics").await.expect("metrics answer");
+    assert!(metrics.contains("relay_lag_seconds"), "{metrics}");
+
+    shutdown.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), service).await;
     env.clean_up().await;
 }
