@@ -26,6 +26,22 @@ use crate::orders::Execution;
 use crate::response::CommandAccepted;
 use crate::state::AppState;
 
+/// Deletes stored responses older than the retention, now and then at a quarter of it (at most hourly),
+/// until the task is dropped. Every instance runs it; concurrent deletes of the same rows are harmless.
+pub(crate) async fn purge_expired_responses(state: AppState) {
+    let Some(retention) = state.limits().idempotency_retention else { return };
+    let interval = (retention / 4).clamp(std::time::Duration::from_secs(60), std::time::Duration::from_secs(3_600));
+    loop {
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        match state.store().delete_idempotent_responses_before(cutoff).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, %cutoff, "purged expired idempotent responses"),
+            Err(error) => tracing::warn!(error = %error, "purging expired idempotent responses failed; trying again later"),
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
 /// Response header set on a response that was replayed for a repeated `Idempotency-Key`.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 

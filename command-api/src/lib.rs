@@ -116,6 +116,8 @@ pub async fn serve(
     let listener = listener.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });
+    let purge = tokio::spawn(idempotency::purge_expired_responses(state.clone()));
+    let _purge_ends_with_the_server = AbortOnDrop(purge);
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(graceful);
     let grace_over = async move {
         if on_signal.await.is_ok() {
@@ -130,6 +132,15 @@ pub async fn serve(
             tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; exiting with requests in flight");
             Ok(())
         }
+    }
+}
+
+/// Aborts a background task when the function that started it returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -73,6 +73,11 @@ pub struct Settings {
     /// How long in-flight requests may run on after SIGTERM before the process exits anyway.
     #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 20_000)]
     pub shutdown_grace_ms: u64,
+
+    /// Hours a stored `Idempotency-Key` response is kept (0: forever). A retry after that still appends
+    /// nothing and is answered from the command's record in the event store.
+    #[arg(long, env = "IDEMPOTENCY_RETENTION_HOURS", default_value_t = 24)]
+    pub idempotency_retention_hours: u64,
 }
 
 impl Settings {
@@ -91,6 +96,7 @@ impl Settings {
             state_cache_orders: 10_000,
             max_conflict_retries: 5,
             shutdown_grace_ms: 20_000,
+            idempotency_retention_hours: 24,
         }
     }
 

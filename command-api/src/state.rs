@@ -40,6 +40,8 @@ pub(crate) struct Limits {
     pub(crate) request_timeout: Duration,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_conflict_retries: u32,
+    /// How long stored idempotent responses are kept; `None`: forever.
+    pub(crate) idempotency_retention: Option<Duration>,
 }
 
 impl AppState {
@@ -70,6 +72,8 @@ impl AppState {
                     request_timeout: settings.request_timeout(),
                     max_body_bytes: settings.max_body_bytes,
                     max_conflict_retries: settings.max_conflict_retries,
+                    idempotency_retention: (settings.idempotency_retention_hours > 0)
+                        .then(|| Duration::from_secs(settings.idempotency_retention_hours.saturating_mul(3_600))),
                 },
                 metrics: telemetry::metrics_handle(),
                 locks: OrderLocks::default(),

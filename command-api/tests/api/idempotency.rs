@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::helpers::address_body;
 use crate::helpers::create_body;
 use crate::helpers::item_body;
+use crate::helpers::test_settings;
 use crate::helpers::TestApp;
 
 #[sqlx::test(migrator = "event_store::MIGRATOR")]
@@ -126,4 +127,39 @@ async fn concurrent_requests_with_one_key_append_once(pool: PgPool) {
     let versions: Vec<i64> = answers.into_iter().map(|answer| answer.expect("accepted").version()).collect();
     assert!(versions.iter().all(|version| *version == 2), "{versions:?}");
     assert_eq!(app.events_of(order_id).await.len(), 2);
+}
+
+#[sqlx::test(migrator = "event_store::MIGRATOR")]
+async fn stored_responses_past_the_retention_are_purged_and_their_retries_still_append_nothing(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let order_id = app.create_order().await;
+    let (old_key, new_key) = (CommandOptions::idempotent("yesterday"), CommandOptions::idempotent("today"));
+    let old_body = item_body("BOOK-1", 1999, 2);
+    let first = app.client.add_item(order_id, &old_body, &old_key).await.expect("added");
+    app.client.add_item(order_id, &item_body("BOOK-2", 500, 1), &new_key).await.expect("added");
+    sqlx::query("UPDATE event_store.idempotency_keys SET created_at = now() - interval '2 hours' WHERE idempotency_key = 'yesterday'")
+        .execute(&pool)
+        .await
+        .expect("the first response is made older");
+    app.stop().await.expect("a clean stop");
+
+    let mut settings = test_settings();
+    settings.idempotency_retention_hours = 1;
+    let app = TestApp::spawn_with(pool.clone(), settings).await;
+    let stored_keys = || async {
+        sqlx::query_scalar::<_, String>("SELECT idempotency_key FROM event_store.idempotency_keys ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .expect("the stored keys read")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stored_keys().await.len() > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored_keys().await, vec!["today".to_owned()], "only the response past the retention is purged");
+
+    let events = app.events_of(order_id).await.len();
+    let retried = app.client.add_item(order_id, &old_body, &old_key).await.expect("answered from the command record");
+    assert_eq!(retried.body, first.body);
+    assert_eq!(app.events_of(order_id).await.len(), events, "the retry appended nothing");
 }
