@@ -176,6 +176,19 @@ pub struct ProjectionStatus {
     pub dead_letters: i64,
 }
 
+/// Age in seconds of the oldest event after `checkpoint` (0 when nothing is between it and `head`): how
+/// far behind a reader of the log is in time.
+pub(crate) async fn lag_seconds(store: &EventStore, checkpoint: LogPosition, head: LogPosition) -> Result<f64, Error> {
+    if head <= checkpoint {
+        return Ok(0.0);
+    }
+    Ok(store
+        .read_all_from(checkpoint, 1)
+        .await?
+        .first()
+        .map_or(0.0, |event| (chrono::Utc::now() - event.recorded_at).as_seconds_f64().max(0.0)))
+}
+
 /// Why a batch was not committed.
 enum BatchFailure {
     /// An event cannot be applied and still has attempts left.
@@ -324,15 +337,7 @@ impl Projector {
         let checkpoint = self.checkpoint().await?;
         let head = self.store.head().await?;
         let (parked_orders, dead_letters) = ledger::trouble_counts(&self.pool, &self.name).await?;
-        let lag_seconds = if head > checkpoint {
-            self.store
-                .read_all_from(checkpoint, 1)
-                .await?
-                .first()
-                .map_or(0.0, |event| (chrono::Utc::now() - event.recorded_at).as_seconds_f64().max(0.0))
-        } else {
-            0.0
-        };
+        let lag_seconds = lag_seconds(&self.store, checkpoint, head).await?;
         Ok(ProjectionStatus {
             name: self.name.clone(),
             checkpoint: checkpoint.to_string(),

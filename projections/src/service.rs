@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
 use crate::http::{metrics_handle, serve_health, Health};
-use crate::projector::{sleep_or_shutdown, CatchUpReport, Projector, ORDER_VIEWS};
+use crate::projector::{lag_seconds, sleep_or_shutdown, CatchUpReport, Projector, ORDER_VIEWS};
 use crate::rebuild::{rebuild_projection, RebuildTarget};
 use crate::relay::Relay;
 use crate::search::SearchIndex;
@@ -234,15 +234,7 @@ async fn report_relay(relay: Relay, pool: PgPool, health: Health, shutdown: Canc
             let checkpoint = relay.checkpoint().await?;
             let head = store.head().await?;
             // Age of the oldest event not yet published: what an alert on a stuck relay wants.
-            let lag_seconds = if head > checkpoint {
-                store
-                    .read_all_from(checkpoint, 1)
-                    .await?
-                    .first()
-                    .map_or(0.0, |event| (chrono::Utc::now() - event.recorded_at).as_seconds_f64().max(0.0))
-            } else {
-                0.0
-            };
+            let lag_seconds = lag_seconds(&store, checkpoint, head).await?;
             Ok::<_, Error>((checkpoint, head, lag_seconds))
         }
         .await;
