@@ -136,14 +136,8 @@ fn scratch_options() -> ProjectorOptions {
 
 /// Forgets the checkpoint, parked orders and dead letters of a scratch projection.
 async fn reset_bookkeeping(pool: &PgPool, name: &str) -> Result<(), Error> {
-    for statement in [
-        "DELETE FROM projections.checkpoints WHERE name = $1",
-        "DELETE FROM projections.parked_orders WHERE projection = $1",
-        "DELETE FROM projections.dead_letters WHERE projection = $1",
-    ] {
-        sqlx::query(statement).bind(name).execute(pool).await?;
-    }
-    Ok(())
+    let mut connection = pool.acquire().await?;
+    Ok(projections::forget_projection(&mut connection, name).await?)
 }
 
 /// Pauses the live projection's writers for the rest of the transaction (its advisory lock, which gives the

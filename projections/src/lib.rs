@@ -56,6 +56,7 @@ pub use projector::RetryReport;
 pub use projector::ORDER_SEARCH;
 pub use projector::ORDER_VIEWS;
 pub use rebuild::drop_retired_views;
+pub use rebuild::forget_projection;
 pub use rebuild::rebuild_postgres_views;
 pub use rebuild::rebuild_projection;
 pub use rebuild::rebuild_search_index;

@@ -40,8 +40,9 @@ fn rebuild_options() -> ProjectorOptions {
     ProjectorOptions { catch_up_batch_size: 10_000, ..ProjectorOptions::default() }
 }
 
-/// Forgets what an earlier, unfinished rebuild left under `name`.
-async fn reset_rebuild_bookkeeping(connection: &mut PgConnection, name: &str) -> Result<(), Error> {
+/// Forgets the checkpoint, parked orders and dead letters recorded under `name`: what an earlier,
+/// unfinished rebuild or verification left under its working name. Never call it with a live projection's name.
+pub async fn forget_projection(connection: &mut PgConnection, name: &str) -> Result<(), Error> {
     for statement in [
         "DELETE FROM projections.checkpoints WHERE name = $1",
         "DELETE FROM projections.parked_orders WHERE projection = $1",
@@ -74,7 +75,7 @@ async fn hand_over_bookkeeping(connection: &mut PgConnection, rebuild: &str, liv
     .bind(live)
     .execute(&mut *connection)
     .await?;
-    reset_rebuild_bookkeeping(connection, rebuild).await?;
+    forget_projection(connection, rebuild).await?;
     Ok(checkpoint)
 }
 
@@ -96,7 +97,7 @@ pub async fn rebuild_postgres_views(
         let mut transaction = pool.begin().await?;
         retired.drop_tables(&mut transaction).await?;
         shadow.create_empty(&mut transaction).await?;
-        reset_rebuild_bookkeeping(&mut transaction, VIEWS_REBUILD).await?;
+        forget_projection(&mut transaction, VIEWS_REBUILD).await?;
         transaction.commit().await?;
     }
     let projector = Projector::order_views(pool.clone())
@@ -194,7 +195,7 @@ pub async fn rebuild_search_index(
     index.create_index(&new_index, "-1").await?;
     {
         let mut connection = pool.acquire().await?;
-        reset_rebuild_bookkeeping(&mut connection, SEARCH_REBUILD).await?;
+        forget_projection(&mut connection, SEARCH_REBUILD).await?;
     }
     let projector = Projector::order_search(pool.clone(), index.clone())
         .with_search_index(index.writing_to_index(&new_index))
