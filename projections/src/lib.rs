@@ -59,6 +59,7 @@ pub use rebuild::drop_retired_views;
 pub use rebuild::forget_projection;
 pub use rebuild::rebuild_postgres_views;
 pub use rebuild::rebuild_projection;
+pub use rebuild::rebuild_projection_until;
 pub use rebuild::rebuild_search_index;
 pub use rebuild::RebuildOutcome;
 pub use rebuild::RebuildReport;

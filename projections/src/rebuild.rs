@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use event_store::LogPosition;
 use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
 use crate::ledger;
@@ -38,6 +39,21 @@ const RETIRED_SUFFIX: &str = "_retired";
 
 fn rebuild_options() -> ProjectorOptions {
     ProjectorOptions { catch_up_batch_size: 10_000, ..ProjectorOptions::default() }
+}
+
+/// The bulk fill of a shadow copy, given up with [`Error::ShutDown`] when `stop` is cancelled first.
+/// Giving up is safe at any point of the fill: each batch commits on its own, the shadow is not served,
+/// and the next rebuild starts it afresh.
+async fn fill_shadow(
+    projector: &Projector,
+    progress: &mut impl FnMut(&CatchUpReport),
+    stop: &CancellationToken,
+) -> Result<CatchUpReport, Error> {
+    tokio::select! {
+        biased;
+        () = stop.cancelled() => Err(Error::ShutDown),
+        fill = projector.catch_up_with(None, progress) => fill,
+    }
 }
 
 /// Forgets the checkpoint, parked orders and dead letters recorded under `name`: what an earlier,
@@ -86,9 +102,14 @@ async fn hand_over_bookkeeping(connection: &mut PgConnection, rebuild: &str, liv
 /// pauses between two batches), applies the events that arrived meanwhile, and in one transaction renames
 /// the live tables to `*_retired`, the rebuilt ones to the live names, and moves the checkpoint.
 /// `progress` is called after every batch of the fill. Run it as the role that owns the live tables.
-pub async fn rebuild_postgres_views(
+pub async fn rebuild_postgres_views(pool: &PgPool, progress: impl FnMut(&CatchUpReport)) -> Result<RebuildReport, Error> {
+    rebuild_views_until(pool, progress, &CancellationToken::new()).await
+}
+
+async fn rebuild_views_until(
     pool: &PgPool,
     mut progress: impl FnMut(&CatchUpReport),
+    stop: &CancellationToken,
 ) -> Result<RebuildReport, Error> {
     let started = Instant::now();
     let shadow = ViewTables::shadow(REBUILD_SUFFIX)?;
@@ -104,7 +125,7 @@ pub async fn rebuild_postgres_views(
         .with_name(VIEWS_REBUILD)
         .with_tables(shadow.clone())
         .with_options(rebuild_options());
-    let fill = projector.catch_up_with(None, &mut progress).await?;
+    let fill = fill_shadow(&projector, &mut progress, stop).await?;
 
     let mut swap = pool.begin().await?;
     sqlx::query("SET LOCAL lock_timeout = '10s'").execute(&mut *swap).await?;
@@ -187,7 +208,16 @@ pub async fn drop_retired_views(pool: &PgPool) -> Result<(), Error> {
 pub async fn rebuild_search_index(
     pool: &PgPool,
     index: &SearchIndex,
+    progress: impl FnMut(&CatchUpReport),
+) -> Result<RebuildReport, Error> {
+    rebuild_search_until(pool, index, progress, &CancellationToken::new()).await
+}
+
+async fn rebuild_search_until(
+    pool: &PgPool,
+    index: &SearchIndex,
     mut progress: impl FnMut(&CatchUpReport),
+    stop: &CancellationToken,
 ) -> Result<RebuildReport, Error> {
     let started = Instant::now();
     let old_index = index.aliased_index().await?;
@@ -201,7 +231,16 @@ pub async fn rebuild_search_index(
         .with_search_index(index.writing_to_index(&new_index))
         .with_name(SEARCH_REBUILD)
         .with_options(rebuild_options());
-    let fill = projector.catch_up_with(None, &mut progress).await?;
+    let fill = match fill_shadow(&projector, &mut progress, stop).await {
+        Ok(fill) => fill,
+        Err(error) => {
+            // Best effort: an index left here is removed by the next rebuild's leftover sweep anyway.
+            if let Err(cleanup) = index.delete_index(&new_index).await {
+                tracing::warn!(index = %new_index, error = %cleanup, "the unfinished index stays until the next rebuild");
+            }
+            return Err(error);
+        }
+    };
     index.finish_index(&new_index).await?;
 
     let mut swap = pool.begin().await?;
@@ -258,8 +297,22 @@ pub async fn rebuild_projection(
     keep_old: bool,
     progress: impl FnMut(&CatchUpReport),
 ) -> Result<RebuildOutcome, Error> {
+    rebuild_projection_until(pool, target, keep_old, progress, &CancellationToken::new()).await
+}
+
+/// [`rebuild_projection`] for a process that shuts down gracefully: cancelling `stop` during the fill
+/// ends the job with [`Error::ShutDown`] and the live projection untouched. Once the swap has begun the job
+/// runs to its end (swap, then drop of the old copy), so a shutdown never leaves a swap half done or an
+/// unaliased index behind.
+pub async fn rebuild_projection_until(
+    pool: &PgPool,
+    target: &RebuildTarget,
+    keep_old: bool,
+    progress: impl FnMut(&CatchUpReport),
+    stop: &CancellationToken,
+) -> Result<RebuildOutcome, Error> {
     let lock = MaintenanceLock::acquire(pool, target.projection()).await?;
-    let outcome = rebuild_locked(pool, target, keep_old, progress).await;
+    let outcome = rebuild_locked(pool, target, keep_old, progress, stop).await;
     lock.release().await;
     outcome
 }
@@ -269,10 +322,11 @@ async fn rebuild_locked(
     target: &RebuildTarget,
     keep_old: bool,
     progress: impl FnMut(&CatchUpReport),
+    stop: &CancellationToken,
 ) -> Result<RebuildOutcome, Error> {
     match target {
         RebuildTarget::Views => {
-            let report = rebuild_postgres_views(pool, progress).await?;
+            let report = rebuild_views_until(pool, progress, stop).await?;
             if !keep_old {
                 drop_retired_views(pool).await?;
             }
@@ -280,7 +334,7 @@ async fn rebuild_locked(
         }
         RebuildTarget::Search(index) => {
             let leftovers_removed = index.delete_unaliased_indices().await?;
-            let report = rebuild_search_index(pool, index, progress).await?;
+            let report = rebuild_search_until(pool, index, progress, stop).await?;
             let old_copy_dropped = match (&report.retired, keep_old) {
                 (Some(old_index), false) => {
                     index.delete_index(old_index).await?;

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::Error;
 use crate::http::{metrics_handle, serve_health, Health};
 use crate::projector::{lag_seconds, sleep_or_shutdown, CatchUpReport, Projector, ORDER_VIEWS};
-use crate::rebuild::{rebuild_projection, RebuildTarget};
+use crate::rebuild::{rebuild_projection_until, RebuildTarget};
 use crate::relay::Relay;
 use crate::search::SearchIndex;
 use crate::settings::{ProjectionsSettings, RelaySettings};
@@ -100,7 +100,8 @@ pub async fn run_projections_service(settings: ProjectionsSettings, shutdown: Ca
         }
     }
     shutdown.cancel();
-    rebuilds.shutdown().await;
+    // Not aborted: a rebuild gives up its fill on the shutdown token, but finishes a swap it has begun.
+    while rebuilds.join_next().await.is_some() {}
     let _ = reporter.await;
     let _ = http.await;
     outcome
@@ -120,10 +121,7 @@ async fn rebuild_on_start(pool: PgPool, target: RebuildTarget, shutdown: Cancell
             last_log = Instant::now();
         }
     };
-    let outcome = tokio::select! {
-        outcome = rebuild_projection(&pool, &target, false, progress) => outcome,
-        () = shutdown.cancelled() => Err(Error::ShutDown),
-    };
+    let outcome = rebuild_projection_until(&pool, &target, false, progress, &shutdown).await;
     running.set(0.0);
     let label = match &outcome {
         Ok(outcome) => {

@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use clap::Parser;
-use projections::{rebuild_postgres_views, rebuild_search_index, ProjectionsSettings, ORDER_VIEWS};
+use projections::{
+    rebuild_postgres_views, rebuild_projection_until, rebuild_search_index, MaintenanceLock, ProjectionsSettings, RebuildTarget,
+    ORDER_VIEWS,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -156,4 +159,62 @@ async fn the_service_rebuilds_the_projections_named_on_start_while_serving(
 
     relay.stop().await;
     env.clean_up().await;
+}
+
+/// A shutdown during the fill ends the rebuild with `ShutDown`: the live views, index, alias and checkpoints
+/// are as they were, the unfinished index is gone, the maintenance lock is free, and the next rebuild works.
+#[sqlx::test(migrations = false)]
+async fn a_rebuild_stopped_during_its_fill_leaves_the_live_projections_as_they_were(
+    pool_options: PgPoolOptions,
+    connect_options: PgConnectOptions,
+) {
+    let env = TestEnv::new(pool_options, connect_options).await;
+    let relay = env.start_relay();
+    let views = env.start_projector(env.views_projector());
+    let search = env.start_projector(env.search_projector());
+    let token = append_interleaved(&env.store, &mixed_orders(8)).await;
+    env.wait_for_both(token).await;
+    views.stop().await;
+    search.stop().await;
+    let views_before = dump_views(&env.pool, &projections::ViewTables::live()).await;
+    let search_before = dump_search(&env.search).await;
+    let indices_before = env.search.concrete_indices().await.expect("the indices list");
+    let aliased_before = env.search.aliased_index().await.expect("reads");
+    let checkpoints_before = live_checkpoints(&env.pool).await;
+
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    for target in [RebuildTarget::Views, RebuildTarget::Search(env.search.clone())] {
+        let outcome = rebuild_projection_until(&env.pool, &target, false, |_| {}, &stopped).await;
+        assert!(matches!(outcome, Err(projections::Error::ShutDown)), "{}: {outcome:?}", target.projection());
+        assert!(
+            !MaintenanceLock::is_held(&env.pool, target.projection()).await.expect("the lock is queried"),
+            "{}: the maintenance lock is released",
+            target.projection()
+        );
+    }
+
+    assert_eq!(dump_views(&env.pool, &projections::ViewTables::live()).await, views_before);
+    assert_eq!(dump_search(&env.search).await, search_before);
+    assert_eq!(env.search.concrete_indices().await.expect("the indices list"), indices_before);
+    assert_eq!(env.search.aliased_index().await.expect("reads"), aliased_before);
+    assert_eq!(live_checkpoints(&env.pool).await, checkpoints_before);
+
+    let search_target = RebuildTarget::Search(env.search.clone());
+    let outcome = projections::rebuild_projection(&env.pool, &search_target, false, |_| {}).await;
+    let outcome = outcome.expect("the next rebuild runs");
+    assert!(outcome.old_copy_dropped, "{outcome:?}");
+    assert_eq!(env.search.concrete_indices().await.expect("the indices list").len(), 1);
+    assert_same_as_clean_run(&env).await;
+
+    relay.stop().await;
+    env.clean_up().await;
+}
+
+async fn live_checkpoints(pool: &PgPool) -> Vec<(String, i64, i64)> {
+    sqlx::query_as("SELECT name, transaction_id, position FROM projections.checkpoints WHERE name = ANY($1) ORDER BY name")
+    .bind(vec![ORDER_VIEWS.to_owned(), projections::ORDER_SEARCH.to_owned()])
+    .fetch_all(pool)
+    .await
+    .expect("the checkpoints read")
 }
