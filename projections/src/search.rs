@@ -151,6 +151,13 @@ impl SearchIndex {
         format!("{}-{}", self.index_prefix, chrono::Utc::now().format("%Y%m%d%H%M%S%3f"))
     }
 
+    /// Whether `name` is one of [`Self::new_index_name`]'s names: the prefix, a dash and digits only.
+    fn is_own_index(&self, name: &str) -> bool {
+        name.strip_prefix(self.index_prefix.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|stamp| !stamp.is_empty() && stamp.bytes().all(|byte| byte.is_ascii_digit()))
+    }
+
     /// The concrete index behind the alias, if the alias exists.
     pub async fn aliased_index(&self) -> Result<Option<String>, Error> {
         let exists = self
@@ -269,7 +276,10 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Names of the concrete indices of this handle's prefix (`<index_prefix>-*`), sorted.
+    /// Names of the concrete indices of this handle (`<index_prefix>-<UTC timestamp>`), sorted.
+    ///
+    /// Only names whose suffix is the timestamp count: another handle whose prefix extends this one (an
+    /// `ordersctl projections verify` scratch index, `<index_prefix>-verify-<timestamp>`) is not ours to delete.
     pub async fn concrete_indices(&self) -> Result<Vec<String>, Error> {
         let pattern = format!("{}-*", self.index_prefix);
         let response = self
@@ -284,7 +294,10 @@ impl SearchIndex {
             return Err(failed_response("listing search indices", response).await);
         }
         let body: Value = response.json().await.map_err(transport_error)?;
-        let mut names: Vec<String> = body.as_object().map(|indices| indices.keys().cloned().collect()).unwrap_or_default();
+        let mut names: Vec<String> = body
+            .as_object()
+            .map(|indices| indices.keys().filter(|name| self.is_own_index(name)).cloned().collect())
+            .unwrap_or_default();
         names.sort();
         Ok(names)
     }
@@ -401,4 +414,19 @@ async fn failed_response(what: &str, response: elasticsearch::http::response::Re
     let body = response.text().await.unwrap_or_default();
     let transient = status == 429 || status >= 500;
     Error::search(format!("{what}: status {status}: {}", body.chars().take(500).collect::<String>()), transient)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SearchIndex;
+
+    #[test]
+    fn only_timestamped_names_of_the_prefix_are_the_handles_indices() {
+        let index = SearchIndex::new("http://127.0.0.1:9200", "orders", "orders-v1").expect("a URL");
+        assert!(index.is_own_index(&index.new_index_name()));
+        assert!(index.is_own_index("orders-v1-20261121101010123"));
+        for other in ["orders-v1-verify-20261121101010123", "orders-v1-", "orders-v1", "orders-v10-2026", "orders-v2-2026"] {
+            assert!(!index.is_own_index(other), "{other}");
+        }
+    }
 }

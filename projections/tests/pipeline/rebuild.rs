@@ -218,3 +218,58 @@ async fn live_checkpoints(pool: &PgPool) -> Vec<(String, i64, i64)> {
     .await
     .expect("the checkpoints read")
 }
+
+/// A rebuild removes the indices its interrupted runs left, and only those: a verification's scratch index,
+/// whose prefix extends the live one (`<prefix>-verify`), survives it.
+#[sqlx::test(migrations = false)]
+async fn a_rebuild_removes_its_own_leftovers_and_leaves_other_jobs_indices_alone(
+    pool_options: PgPoolOptions,
+    connect_options: PgConnectOptions,
+) {
+    let env = TestEnv::new(pool_options, connect_options).await;
+    let (alias, prefix) = env.search_names();
+    let url = service_url("ELASTICSEARCH_URL");
+    let live = env.search_projector();
+    live.prepare().await.expect("the live index is created");
+    let old_index = env.search.aliased_index().await.expect("reads").expect("the alias exists");
+    let scratch_search = projections::SearchIndex::new(&url, &format!("{alias}-verify"), &format!("{prefix}-verify"))
+        .expect("a URL");
+    projections::Projector::order_search(env.pool.clone(), scratch_search.clone())
+        .with_name("order_search_verify")
+        .prepare()
+        .await
+        .expect("the scratch index is created");
+    let scratch_index = scratch_search.aliased_index().await.expect("reads").expect("the scratch alias exists");
+    // What a killed rebuild leaves: a timestamped index of the live prefix that no alias points to.
+    let leftover = projections::SearchIndex::new(&url, &format!("{alias}-leftover"), &prefix).expect("a URL");
+    projections::Projector::order_search(env.pool.clone(), leftover.clone())
+        .with_name("order_search_leftover")
+        .prepare()
+        .await
+        .expect("the leftover index is created");
+    let leftover_index = leftover.aliased_index().await.expect("reads").expect("the leftover alias exists");
+    let leftover_alias = format!("{alias}-leftover");
+    leftover
+        .client()
+        .indices()
+        .delete_alias(elasticsearch::indices::IndicesDeleteAliasParts::IndexName(&[&leftover_index], &[&leftover_alias]))
+        .send()
+        .await
+        .expect("the leftover alias is removed")
+        .error_for_status_code()
+        .expect("the leftover alias is removed");
+    let _token = append_interleaved(&env.store, &mixed_orders(3)).await;
+
+    let target = RebuildTarget::Search(env.search.clone());
+    let outcome = projections::rebuild_projection(&env.pool, &target, false, |_| {}).await.expect("the rebuild runs");
+
+    assert_eq!(outcome.leftovers_removed, vec![leftover_index]);
+    assert!(outcome.old_copy_dropped);
+    let new_index = env.search.aliased_index().await.expect("reads").expect("the alias exists");
+    assert_ne!(new_index, old_index);
+    assert_eq!(env.search.concrete_indices().await.expect("the indices list"), vec![new_index]);
+    assert_eq!(scratch_search.concrete_indices().await.expect("the indices list"), vec![scratch_index.clone()]);
+    assert_eq!(scratch_search.aliased_index().await.expect("reads"), Some(scratch_index));
+
+    env.clean_up().await;
+}
