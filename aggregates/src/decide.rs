@@ -26,16 +26,8 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
     };
     match command {
         OrderCommand::Create { .. } => Err(OrderError::AlreadyCreated),
-        OrderCommand::AddItem {
-            sku,
-            name,
-            unit_price,
-            quantity,
-            requested_at,
-        } => {
-            require_draft(order, |status| OrderError::CannotAddItemWhenPlaced {
-                status,
-            })?;
+        OrderCommand::AddItem { sku, name, unit_price, quantity, requested_at } => {
+            require_draft(order, |status| OrderError::CannotAddItemWhenPlaced { status })?;
             if order.line(&sku).is_some() {
                 return Err(OrderError::ItemAlreadyInOrder { sku });
             }
@@ -53,18 +45,12 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
             }])
         }
         OrderCommand::RemoveItem { sku, requested_at } => {
-            require_draft(order, |status| OrderError::CannotRemoveItemWhenPlaced {
-                status,
-            })?;
+            require_draft(order, |status| OrderError::CannotRemoveItemWhenPlaced { status })?;
             let Some(line) = order.line(&sku).cloned() else {
                 return Err(OrderError::ItemNotInOrder { sku });
             };
-            let lines_after: Vec<OrderLine> = order
-                .lines()
-                .iter()
-                .filter(|candidate| candidate.sku() != &sku)
-                .cloned()
-                .collect();
+            let lines_after: Vec<OrderLine> =
+                order.lines().iter().filter(|candidate| candidate.sku() != &sku).cloned().collect();
             Ok(vec![OrderEvent::ItemRemoved {
                 order_id: order.order_id(),
                 line,
@@ -72,14 +58,8 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
                 occurred_at: requested_at,
             }])
         }
-        OrderCommand::ChangeItemQuantity {
-            sku,
-            quantity,
-            requested_at,
-        } => {
-            require_draft(order, |status| OrderError::CannotChangeQuantityWhenPlaced {
-                status,
-            })?;
+        OrderCommand::ChangeItemQuantity { sku, quantity, requested_at } => {
+            require_draft(order, |status| OrderError::CannotChangeQuantityWhenPlaced { status })?;
             let Some(current) = order.line(&sku) else {
                 return Err(OrderError::ItemNotInOrder { sku });
             };
@@ -91,13 +71,7 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
             let lines_after: Vec<OrderLine> = order
                 .lines()
                 .iter()
-                .map(|candidate| {
-                    if candidate.sku() == &sku {
-                        line.clone()
-                    } else {
-                        candidate.clone()
-                    }
-                })
+                .map(|candidate| if candidate.sku() == &sku { line.clone() } else { candidate.clone() })
                 .collect();
             Ok(vec![OrderEvent::ItemQuantityChanged {
                 order_id: order.order_id(),
@@ -107,21 +81,12 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
                 occurred_at: requested_at,
             }])
         }
-        OrderCommand::SetShippingAddress {
-            address,
-            requested_at,
-        } => {
-            require_draft(order, |status| OrderError::CannotSetAddressWhenPlaced {
-                status,
-            })?;
+        OrderCommand::SetShippingAddress { address, requested_at } => {
+            require_draft(order, |status| OrderError::CannotSetAddressWhenPlaced { status })?;
             if order.shipping_address() == Some(&address) {
                 return Ok(Vec::new());
             }
-            Ok(vec![OrderEvent::ShippingAddressSet {
-                order_id: order.order_id(),
-                address,
-                occurred_at: requested_at,
-            }])
+            Ok(vec![OrderEvent::ShippingAddressSet { order_id: order.order_id(), address, occurred_at: requested_at }])
         }
         OrderCommand::Place { requested_at } => {
             require_status(order, OrderStatus::Draft, CommandName::PlaceOrder)?;
@@ -140,17 +105,10 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
                 occurred_at: requested_at,
             }])
         }
-        OrderCommand::ConfirmPayment {
-            amount,
-            payment_reference,
-            requested_at,
-        } => {
+        OrderCommand::ConfirmPayment { amount, payment_reference, requested_at } => {
             require_status(order, OrderStatus::Placed, CommandName::ConfirmPayment)?;
             if amount != order.total() {
-                return Err(OrderError::PaymentAmountMismatch {
-                    expected: order.total(),
-                    got: amount,
-                });
+                return Err(OrderError::PaymentAmountMismatch { expected: order.total(), got: amount });
             }
             Ok(vec![OrderEvent::PaymentConfirmed {
                 order_id: order.order_id(),
@@ -160,11 +118,7 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
                 occurred_at: requested_at,
             }])
         }
-        OrderCommand::Ship {
-            carrier,
-            tracking_number,
-            requested_at,
-        } => {
+        OrderCommand::Ship { carrier, tracking_number, requested_at } => {
             require_status(order, OrderStatus::Paid, CommandName::ShipOrder)?;
             Ok(vec![OrderEvent::Shipped {
                 order_id: order.order_id(),
@@ -182,20 +136,13 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
                 occurred_at: requested_at,
             }])
         }
-        OrderCommand::Cancel {
-            reason,
-            requested_at,
-        } => {
+        OrderCommand::Cancel { reason, requested_at } => {
             let refund_due = match order.stage() {
                 Stage::Draft | Stage::Placed => None,
                 // A paid order owes the payment back; a free order that was "paid" 0 owes nothing.
-                Stage::Paid { payment } => {
-                    Some(payment.amount).filter(|paid| paid.minor_units() > 0)
-                }
+                Stage::Paid { payment } => Some(payment.amount).filter(|paid| paid.minor_units() > 0),
                 Stage::Shipped { .. } | Stage::Delivered { .. } => {
-                    return Err(OrderError::CannotCancelAfterShipping {
-                        status: order.status(),
-                    })
+                    return Err(OrderError::CannotCancelAfterShipping { status: order.status() })
                 }
                 Stage::Cancelled { .. } | Stage::Refunded { .. } => {
                     return Err(OrderError::InvalidTransition {
@@ -214,11 +161,7 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
                 occurred_at: requested_at,
             }])
         }
-        OrderCommand::Refund {
-            amount,
-            reason,
-            requested_at,
-        } => {
+        OrderCommand::Refund { amount, reason, requested_at } => {
             let requested = amount.map(|amount| Money::new(amount, order.currency()));
             let refund = match order.stage() {
                 Stage::Cancelled { cancellation } => {
@@ -227,10 +170,7 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
                     };
                     match requested {
                         Some(requested) if requested != owed => {
-                            return Err(OrderError::RefundAmountMismatch {
-                                expected: owed,
-                                got: requested,
-                            })
+                            return Err(OrderError::RefundAmountMismatch { expected: owed, got: requested })
                         }
                         _ => owed,
                     }
@@ -239,10 +179,7 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
                     let paid = payment.amount;
                     let refund = requested.unwrap_or(paid);
                     if refund.minor_units() > paid.minor_units() {
-                        return Err(OrderError::RefundExceedsPayment {
-                            paid,
-                            requested: refund,
-                        });
+                        return Err(OrderError::RefundExceedsPayment { paid, requested: refund });
                     }
                     if refund.minor_units() == 0 {
                         return Err(OrderError::NothingToRefund);
@@ -271,26 +208,15 @@ pub fn decide(order: &Order, command: OrderCommand) -> Result<Vec<OrderEvent>, O
 /// The only command an order that does not exist yet accepts is `Create`.
 fn create(command: OrderCommand) -> Result<Vec<OrderEvent>, OrderError> {
     match command {
-        OrderCommand::Create {
-            order_id,
-            customer_id,
-            currency,
-            requested_at,
-        } => Ok(vec![OrderEvent::Created {
-            order_id,
-            customer_id,
-            currency,
-            occurred_at: requested_at,
-        }]),
+        OrderCommand::Create { order_id, customer_id, currency, requested_at } => {
+            Ok(vec![OrderEvent::Created { order_id, customer_id, currency, occurred_at: requested_at }])
+        }
         _ => Err(OrderError::NotCreated),
     }
 }
 
 /// Refuses draft-only commands once the order has left draft, with the rule-specific error.
-fn require_draft(
-    order: &OrderDetails,
-    refusal: impl FnOnce(OrderStatus) -> OrderError,
-) -> Result<(), OrderError> {
+fn require_draft(order: &OrderDetails, refusal: impl FnOnce(OrderStatus) -> OrderError) -> Result<(), OrderError> {
     match order.status() {
         OrderStatus::Draft => Ok(()),
         status => Err(refusal(status)),
@@ -298,18 +224,11 @@ fn require_draft(
 }
 
 /// Refuses a lifecycle command unless the order is in the one status it moves on from.
-fn require_status(
-    order: &OrderDetails,
-    required: OrderStatus,
-    command: CommandName,
-) -> Result<(), OrderError> {
+fn require_status(order: &OrderDetails, required: OrderStatus, command: CommandName) -> Result<(), OrderError> {
     if order.status() == required {
         Ok(())
     } else {
-        Err(OrderError::InvalidTransition {
-            from: order.status(),
-            command,
-        })
+        Err(OrderError::InvalidTransition { from: order.status(), command })
     }
 }
 
@@ -318,19 +237,12 @@ fn totals_of(order: &OrderDetails, lines: &[OrderLine]) -> Result<OrderTotals, O
     let currency = order.currency();
     let order_total = lines
         .iter()
-        .try_fold(Money::zero(currency), |sum, line| {
-            sum.checked_add(Money::new(line.line_total(), currency))
-        })
+        .try_fold(Money::zero(currency), |sum, line| sum.checked_add(Money::new(line.line_total(), currency)))
         .ok_or(OrderError::TotalTooLarge)?;
     let item_count = lines.iter().map(|line| line.quantity().get()).sum();
     // At most MAX_LINES lines, so the count always fits.
-    let line_count =
-        u32::try_from(lines.len()).map_err(|_| OrderError::TooManyLines { max: MAX_LINES })?;
-    Ok(OrderTotals {
-        order_total,
-        item_count,
-        line_count,
-    })
+    let line_count = u32::try_from(lines.len()).map_err(|_| OrderError::TooManyLines { max: MAX_LINES })?;
+    Ok(OrderTotals { order_total, item_count, line_count })
 }
 
 #[cfg(test)]

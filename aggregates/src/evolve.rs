@@ -17,23 +17,20 @@ use crate::values::Money;
 pub fn evolve(order: Order, event: &OrderEvent) -> Order {
     match order {
         Order::NotCreated => match event {
-            OrderEvent::Created {
-                order_id,
-                customer_id,
-                currency,
-                occurred_at,
-            } => Order::Created(Box::new(OrderDetails {
-                order_id: *order_id,
-                customer_id: *customer_id,
-                currency: *currency,
-                lines: Vec::new(),
-                total: Money::zero(*currency),
-                shipping_address: None,
-                created_at: *occurred_at,
-                updated_at: *occurred_at,
-                placed_at: None,
-                stage: Stage::Draft,
-            })),
+            OrderEvent::Created { order_id, customer_id, currency, occurred_at } => {
+                Order::Created(Box::new(OrderDetails {
+                    order_id: *order_id,
+                    customer_id: *customer_id,
+                    currency: *currency,
+                    lines: Vec::new(),
+                    total: Money::zero(*currency),
+                    shipping_address: None,
+                    created_at: *occurred_at,
+                    updated_at: *occurred_at,
+                    placed_at: None,
+                    stage: Stage::Draft,
+                }))
+            }
             _ => unexpected(Order::NotCreated, event),
         },
         Order::Created(details) => {
@@ -62,18 +59,12 @@ fn evolve_created(mut order: Box<OrderDetails>, event: &OrderEvent) -> Order {
             Stage::Draft
         }
         (Stage::Draft, OrderEvent::ItemRemoved { line, totals, .. }) => {
-            order
-                .lines
-                .retain(|candidate| candidate.sku() != line.sku());
+            order.lines.retain(|candidate| candidate.sku() != line.sku());
             order.total = totals.order_total;
             Stage::Draft
         }
         (Stage::Draft, OrderEvent::ItemQuantityChanged { line, totals, .. }) => {
-            for candidate in order
-                .lines
-                .iter_mut()
-                .filter(|candidate| candidate.sku() == line.sku())
-            {
+            for candidate in order.lines.iter_mut().filter(|candidate| candidate.sku() == line.sku()) {
                 *candidate = line.clone();
             }
             order.total = totals.order_total;
@@ -83,16 +74,7 @@ fn evolve_created(mut order: Box<OrderDetails>, event: &OrderEvent) -> Order {
             order.shipping_address = Some(address.clone());
             Stage::Draft
         }
-        (
-            Stage::Draft,
-            OrderEvent::Placed {
-                lines,
-                totals,
-                shipping_address,
-                occurred_at,
-                ..
-            },
-        ) => {
+        (Stage::Draft, OrderEvent::Placed { lines, totals, shipping_address, occurred_at, .. }) => {
             // The placed event is the frozen truth, so the state takes its lines rather than trusting earlier edits.
             order.lines = lines.clone();
             order.total = totals.order_total;
@@ -100,53 +82,25 @@ fn evolve_created(mut order: Box<OrderDetails>, event: &OrderEvent) -> Order {
             order.placed_at = Some(*occurred_at);
             Stage::Placed
         }
-        (
-            Stage::Placed,
-            OrderEvent::PaymentConfirmed {
-                amount,
-                payment_reference,
-                occurred_at,
-                ..
-            },
-        ) => Stage::Paid {
-            payment: Payment {
-                amount: *amount,
-                reference: payment_reference.clone(),
-                paid_at: *occurred_at,
-            },
+        (Stage::Placed, OrderEvent::PaymentConfirmed { amount, payment_reference, occurred_at, .. }) => Stage::Paid {
+            payment: Payment { amount: *amount, reference: payment_reference.clone(), paid_at: *occurred_at },
         },
-        (
-            Stage::Paid { payment },
-            OrderEvent::Shipped {
-                carrier,
-                tracking_number,
-                occurred_at,
-                ..
-            },
-        ) => Stage::Shipped {
-            payment,
-            shipment: Shipment {
-                carrier: carrier.clone(),
-                tracking_number: tracking_number.clone(),
-                shipped_at: *occurred_at,
-            },
-        },
-        (Stage::Shipped { payment, shipment }, OrderEvent::Delivered { occurred_at, .. }) => {
-            Stage::Delivered {
+        (Stage::Paid { payment }, OrderEvent::Shipped { carrier, tracking_number, occurred_at, .. }) => {
+            Stage::Shipped {
                 payment,
-                shipment,
-                delivered_at: *occurred_at,
+                shipment: Shipment {
+                    carrier: carrier.clone(),
+                    tracking_number: tracking_number.clone(),
+                    shipped_at: *occurred_at,
+                },
             }
+        }
+        (Stage::Shipped { payment, shipment }, OrderEvent::Delivered { occurred_at, .. }) => {
+            Stage::Delivered { payment, shipment, delivered_at: *occurred_at }
         }
         (
             stage @ (Stage::Draft | Stage::Placed | Stage::Paid { .. }),
-            OrderEvent::Cancelled {
-                reason,
-                previous_status,
-                refund_due,
-                occurred_at,
-                ..
-            },
+            OrderEvent::Cancelled { reason, previous_status, refund_due, occurred_at, .. },
         ) => {
             let payment = match stage {
                 Stage::Paid { payment } => Some(payment),
@@ -164,18 +118,9 @@ fn evolve_created(mut order: Box<OrderDetails>, event: &OrderEvent) -> Order {
         }
         (
             stage @ (Stage::Cancelled { .. } | Stage::Delivered { .. }),
-            OrderEvent::Refunded {
-                amount,
-                reason,
-                occurred_at,
-                ..
-            },
+            OrderEvent::Refunded { amount, reason, occurred_at, .. },
         ) => Stage::Refunded {
-            refund: Refund {
-                amount: *amount,
-                reason: reason.clone(),
-                refunded_at: *occurred_at,
-            },
+            refund: Refund { amount: *amount, reason: reason.clone(), refunded_at: *occurred_at },
             before: Box::new(stage),
         },
         (stage, _) => {
@@ -190,10 +135,6 @@ fn evolve_created(mut order: Box<OrderDetails>, event: &OrderEvent) -> Order {
 
 /// History is never rejected: an event `decide` could not have produced here leaves the state as it was.
 fn unexpected(order: Order, event: &OrderEvent) -> Order {
-    debug_assert!(
-        false,
-        "event {event:?} cannot follow state {:?}",
-        order.status()
-    );
+    debug_assert!(false, "event {event:?} cannot follow state {:?}", order.status());
     order
 }

@@ -49,15 +49,8 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [Self; 7] = [
-        Self::Draft,
-        Self::Placed,
-        Self::Paid,
-        Self::Shipped,
-        Self::Delivered,
-        Self::Cancelled,
-        Self::Refunded,
-    ];
+    pub const ALL: [Self; 7] =
+        [Self::Draft, Self::Placed, Self::Paid, Self::Shipped, Self::Delivered, Self::Cancelled, Self::Refunded];
 
     /// Stable lower-case name: `draft`, `placed`, `paid`, `shipped`, `delivered`, `cancelled`, `refunded`.
     pub fn as_str(&self) -> &'static str {
@@ -112,12 +105,7 @@ pub struct OrderLine {
 impl OrderLine {
     /// A line from valid parts; its total is derived, never stored separately.
     pub fn new(sku: Sku, name: ProductName, unit_price: UnitPrice, quantity: Quantity) -> Self {
-        Self {
-            sku,
-            name,
-            unit_price,
-            quantity,
-        }
+        Self { sku, name, unit_price, quantity }
     }
 
     /// The sku, unique within the order.
@@ -147,10 +135,7 @@ impl OrderLine {
 
     /// The same line with another quantity.
     pub fn with_quantity(&self, quantity: Quantity) -> Self {
-        Self {
-            quantity,
-            ..self.clone()
-        }
+        Self { quantity, ..self.clone() }
     }
 }
 
@@ -261,9 +246,7 @@ impl Stage {
     fn payment(&self) -> Option<&Payment> {
         match self {
             Self::Draft | Self::Placed => None,
-            Self::Paid { payment }
-            | Self::Shipped { payment, .. }
-            | Self::Delivered { payment, .. } => Some(payment),
+            Self::Paid { payment } | Self::Shipped { payment, .. } | Self::Delivered { payment, .. } => Some(payment),
             Self::Cancelled { cancellation } => cancellation.payment.as_ref(),
             Self::Refunded { before, .. } => before.payment(),
         }

@@ -91,7 +91,8 @@ uuid_id!(
 );
 
 /// Active ISO 4217 codes that may price an order; metals, fund and testing codes are left out.
-const ISO_4217_CODES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD \
+const ISO_4217_CODES: &str =
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD \
 CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD \
 HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD \
 MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG \
@@ -105,12 +106,9 @@ pub struct Currency([u8; 3]);
 impl Currency {
     /// Accepts exactly three upper-case letters naming an active ISO 4217 currency.
     pub fn parse(code: &str) -> Result<Self, ValueError> {
-        let bytes: [u8; 3] = code
-            .as_bytes()
-            .try_into()
-            .map_err(|_| ValueError::UnknownCurrency)?;
-        let is_listed = bytes.iter().all(u8::is_ascii_uppercase)
-            && ISO_4217_CODES.split(' ').any(|listed| listed == code);
+        let bytes: [u8; 3] = code.as_bytes().try_into().map_err(|_| ValueError::UnknownCurrency)?;
+        let is_listed =
+            bytes.iter().all(u8::is_ascii_uppercase) && ISO_4217_CODES.split(' ').any(|listed| listed == code);
         if is_listed {
             Ok(Self(bytes))
         } else {
@@ -149,10 +147,7 @@ impl Amount {
         if (0..=Self::MAX).contains(&minor_units) {
             Ok(Self(minor_units))
         } else {
-            Err(ValueError::OutOfRange {
-                min: 0,
-                max: Self::MAX,
-            })
+            Err(ValueError::OutOfRange { min: 0, max: Self::MAX })
         }
     }
 
@@ -163,23 +158,17 @@ impl Amount {
 
     /// Sum, or `None` above [`Amount::MAX`].
     pub fn checked_add(self, other: Self) -> Option<Self> {
-        self.0
-            .checked_add(other.0)
-            .and_then(|sum| Self::try_new(sum).ok())
+        self.0.checked_add(other.0).and_then(|sum| Self::try_new(sum).ok())
     }
 
     /// Difference, or `None` below zero.
     pub fn checked_sub(self, other: Self) -> Option<Self> {
-        self.0
-            .checked_sub(other.0)
-            .and_then(|difference| Self::try_new(difference).ok())
+        self.0.checked_sub(other.0).and_then(|difference| Self::try_new(difference).ok())
     }
 
     /// Product with a quantity, or `None` above [`Amount::MAX`].
     pub fn checked_mul(self, quantity: Quantity) -> Option<Self> {
-        self.0
-            .checked_mul(i64::from(quantity.get()))
-            .and_then(|product| Self::try_new(product).ok())
+        self.0.checked_mul(i64::from(quantity.get())).and_then(|product| Self::try_new(product).ok())
     }
 }
 
@@ -202,10 +191,7 @@ impl UnitPrice {
         if (0..=Self::MAX).contains(&minor_units) {
             Amount::try_new(minor_units).map(Self)
         } else {
-            Err(ValueError::OutOfRange {
-                min: 0,
-                max: Self::MAX,
-            })
+            Err(ValueError::OutOfRange { min: 0, max: Self::MAX })
         }
     }
 
@@ -247,10 +233,7 @@ impl Money {
 
     /// Parses minor units and a currency code.
     pub fn try_new(minor_units: i64, currency: &str) -> Result<Self, ValueError> {
-        Ok(Self::new(
-            Amount::try_new(minor_units)?,
-            Currency::parse(currency)?,
-        ))
+        Ok(Self::new(Amount::try_new(minor_units)?, Currency::parse(currency)?))
     }
 
     /// The amount without the currency.
@@ -273,10 +256,7 @@ impl Money {
         if self.currency != other.currency {
             return None;
         }
-        Some(Self::new(
-            self.amount.checked_add(other.amount)?,
-            self.currency,
-        ))
+        Some(Self::new(self.amount.checked_add(other.amount)?, self.currency))
     }
 
     /// Difference of two amounts in the same currency; `None` when the currencies differ or it would be negative.
@@ -284,10 +264,7 @@ impl Money {
         if self.currency != other.currency {
             return None;
         }
-        Some(Self::new(
-            self.amount.checked_sub(other.amount)?,
-            self.currency,
-        ))
+        Some(Self::new(self.amount.checked_sub(other.amount)?, self.currency))
     }
 }
 
@@ -312,10 +289,7 @@ impl Quantity {
             .filter(|units| *units <= Self::MAX)
             .and_then(NonZeroU32::new)
             .map(Self)
-            .ok_or(ValueError::OutOfRange {
-                min: 1,
-                max: i64::from(Self::MAX),
-            })
+            .ok_or(ValueError::OutOfRange { min: 1, max: i64::from(Self::MAX) })
     }
 
     /// The number of units.
@@ -345,13 +319,9 @@ impl Sku {
             return Err(ValueError::Empty);
         };
         if text.chars().count() > Self::MAX_LENGTH {
-            return Err(ValueError::TooLong {
-                max: Self::MAX_LENGTH,
-            });
+            return Err(ValueError::TooLong { max: Self::MAX_LENGTH });
         }
-        let is_allowed = |character: char| {
-            character.is_ascii_alphanumeric() || matches!(character, '.' | '_' | '-')
-        };
+        let is_allowed = |character: char| character.is_ascii_alphanumeric() || matches!(character, '.' | '_' | '-');
         if first.is_ascii_alphanumeric() && characters.all(is_allowed) {
             Ok(Self(text.to_owned()))
         } else {
@@ -379,10 +349,7 @@ fn check_text(text: &str, max_length: usize) -> Result<(), ValueError> {
     if text.chars().count() > max_length {
         return Err(ValueError::TooLong { max: max_length });
     }
-    if text
-        .chars()
-        .any(|character| character <= '\u{1f}' || character == '\u{7f}')
-    {
+    if text.chars().any(|character| character <= '\u{1f}' || character == '\u{7f}') {
         return Err(ValueError::InvalidCharacters);
     }
     Ok(())
@@ -483,10 +450,7 @@ impl CountryCode {
     ///
     /// The assigned-code list is not checked, because new codes appear and a shop may ship to any of them.
     pub fn parse(code: &str) -> Result<Self, ValueError> {
-        let bytes: [u8; 2] = code
-            .as_bytes()
-            .try_into()
-            .map_err(|_| ValueError::InvalidCountry)?;
+        let bytes: [u8; 2] = code.as_bytes().try_into().map_err(|_| ValueError::InvalidCountry)?;
         if bytes.iter().all(u8::is_ascii_uppercase) {
             Ok(Self(bytes))
         } else {
@@ -532,33 +496,19 @@ mod tests {
 
     #[test]
     fn currencies_must_be_listed_iso_4217_codes_in_upper_case() {
-        assert_eq!(
-            Currency::parse("EUR").map(|currency| currency.to_string()),
-            Ok("EUR".to_owned())
-        );
+        assert_eq!(Currency::parse("EUR").map(|currency| currency.to_string()), Ok("EUR".to_owned()));
         assert!(Currency::parse("JPY").is_ok());
         for refused in ["eur", "EU", "EURO", "XYZ", "XAU", "", "€UR"] {
-            assert_eq!(
-                Currency::parse(refused),
-                Err(ValueError::UnknownCurrency),
-                "{refused}"
-            );
+            assert_eq!(Currency::parse(refused), Err(ValueError::UnknownCurrency), "{refused}");
         }
     }
 
     #[test]
     fn quantities_run_from_one_to_a_thousand() {
         assert_eq!(Quantity::try_new(1).map(|quantity| quantity.get()), Ok(1));
-        assert_eq!(
-            Quantity::try_new(1000).map(|quantity| quantity.get()),
-            Ok(1000)
-        );
+        assert_eq!(Quantity::try_new(1000).map(|quantity| quantity.get()), Ok(1000));
         for refused in [0, -1, 1001, i64::MAX] {
-            assert_eq!(
-                Quantity::try_new(refused),
-                Err(ValueError::OutOfRange { min: 1, max: 1000 }),
-                "{refused}"
-            );
+            assert_eq!(Quantity::try_new(refused), Err(ValueError::OutOfRange { min: 1, max: 1000 }), "{refused}");
         }
     }
 
@@ -569,9 +519,7 @@ mod tests {
         assert!(Amount::try_new(Amount::MAX + 1).is_err());
         assert!(UnitPrice::try_new(UnitPrice::MAX).is_ok());
         assert!(UnitPrice::try_new(UnitPrice::MAX + 1).is_err());
-        let largest_line = UnitPrice::try_new(UnitPrice::MAX)
-            .unwrap()
-            .times(Quantity::try_new(1000).unwrap());
+        let largest_line = UnitPrice::try_new(UnitPrice::MAX).unwrap().times(Quantity::try_new(1000).unwrap());
         assert_eq!(largest_line.minor_units(), 10_000_000_000_000);
     }
 
@@ -579,10 +527,7 @@ mod tests {
     fn money_only_adds_up_in_one_currency_and_within_the_bound() {
         let euros = Money::try_new(150, "EUR").unwrap();
         let dollars = Money::try_new(150, "USD").unwrap();
-        assert_eq!(
-            euros.checked_add(euros),
-            Some(Money::try_new(300, "EUR").unwrap())
-        );
+        assert_eq!(euros.checked_add(euros), Some(Money::try_new(300, "EUR").unwrap()));
         assert_eq!(euros.checked_add(dollars), None);
         assert_eq!(euros.checked_sub(Money::try_new(151, "EUR").unwrap()), None);
         let largest = Money::try_new(Amount::MAX, "EUR").unwrap();
@@ -596,50 +541,31 @@ mod tests {
         assert_eq!(Sku::parse(""), Err(ValueError::Empty));
         assert_eq!(Sku::parse("-x"), Err(ValueError::InvalidCharacters));
         assert_eq!(Sku::parse("with space"), Err(ValueError::InvalidCharacters));
-        assert_eq!(
-            Sku::parse(&"A".repeat(65)),
-            Err(ValueError::TooLong { max: 64 })
-        );
+        assert_eq!(Sku::parse(&"A".repeat(65)), Err(ValueError::TooLong { max: 64 }));
     }
 
     #[test]
     fn texts_are_not_blank_have_no_control_characters_and_are_bounded_in_characters() {
         assert!(ProductName::parse("Crème brûlée – 200 g").is_ok());
         assert!(ProductName::parse(&"é".repeat(200)).is_ok());
-        assert_eq!(
-            ProductName::parse(&"é".repeat(201)),
-            Err(ValueError::TooLong { max: 200 })
-        );
+        assert_eq!(ProductName::parse(&"é".repeat(201)), Err(ValueError::TooLong { max: 200 }));
         assert_eq!(ProductName::parse("   "), Err(ValueError::Empty));
-        assert_eq!(
-            ProductName::parse("tab\there"),
-            Err(ValueError::InvalidCharacters)
-        );
-        assert_eq!(
-            CancelReason::parse("line\nbreak"),
-            Err(ValueError::InvalidCharacters)
-        );
+        assert_eq!(ProductName::parse("tab\there"), Err(ValueError::InvalidCharacters));
+        assert_eq!(CancelReason::parse("line\nbreak"), Err(ValueError::InvalidCharacters));
     }
 
     #[test]
     fn countries_are_two_upper_case_letters() {
         assert!(CountryCode::parse("DE").is_ok());
         for refused in ["de", "DEU", "D", "D1"] {
-            assert_eq!(
-                CountryCode::parse(refused),
-                Err(ValueError::InvalidCountry),
-                "{refused}"
-            );
+            assert_eq!(CountryCode::parse(refused), Err(ValueError::InvalidCountry), "{refused}");
         }
     }
 
     #[test]
     fn ids_parse_uuids_only() {
         let text = "0190f5d2-7c3a-7b8e-9a41-2f6d8c1e5b07";
-        assert_eq!(
-            OrderId::parse(text).map(|id| id.to_string()),
-            Ok(text.to_owned())
-        );
+        assert_eq!(OrderId::parse(text).map(|id| id.to_string()), Ok(text.to_owned()));
         assert_eq!(CustomerId::parse("nope"), Err(ValueError::InvalidUuid));
     }
 }

@@ -115,29 +115,15 @@ impl OrderEvent {
 /// Converts an event to its type, version and JSON payload, as the event store keeps it.
 pub fn encode_event(event: &OrderEvent) -> Result<EncodedEvent, WireError> {
     let wire_event = wire::OrderEvent::from(event);
-    let payload = wire_event
-        .payload()
-        .map_err(|error| WireError::Encode(error.to_string()))?;
-    Ok(EncodedEvent {
-        event_type: wire_event.event_type(),
-        schema_version: wire_event.schema_version(),
-        payload,
-    })
+    let payload = wire_event.payload().map_err(|error| WireError::Encode(error.to_string()))?;
+    Ok(EncodedEvent { event_type: wire_event.event_type(), schema_version: wire_event.schema_version(), payload })
 }
 
 /// Reads a stored event: decodes the payload at its version, upcasts it to the current one, and checks it.
 ///
 /// Old versions (for example `order.shipping_address_set` v1) load through the upcaster in `schemas`.
-pub fn decode_event(
-    event_type: &str,
-    schema_version: u32,
-    payload: JsonValue,
-) -> Result<OrderEvent, WireError> {
-    OrderEvent::try_from(wire::OrderEvent::decode(
-        event_type,
-        schema_version,
-        payload,
-    )?)
+pub fn decode_event(event_type: &str, schema_version: u32, payload: JsonValue) -> Result<OrderEvent, WireError> {
+    OrderEvent::try_from(wire::OrderEvent::decode(event_type, schema_version, payload)?)
 }
 
 // ---- domain to wire ----
@@ -167,23 +153,15 @@ fn line_to_wire(line: &OrderLine) -> wire::OrderLineV1 {
 impl From<&OrderEvent> for wire::OrderEvent {
     fn from(event: &OrderEvent) -> Self {
         match event {
-            OrderEvent::Created {
-                order_id,
-                customer_id,
-                currency,
-                occurred_at,
-            } => Self::Created(wire::OrderCreatedV1 {
-                order_id: order_id.as_uuid(),
-                customer_id: customer_id.as_uuid(),
-                currency: currency.to_string(),
-                occurred_at: *occurred_at,
-            }),
-            OrderEvent::ItemAdded {
-                order_id,
-                line,
-                totals,
-                occurred_at,
-            } => Self::ItemAdded(wire::OrderItemAddedV1 {
+            OrderEvent::Created { order_id, customer_id, currency, occurred_at } => {
+                Self::Created(wire::OrderCreatedV1 {
+                    order_id: order_id.as_uuid(),
+                    customer_id: customer_id.as_uuid(),
+                    currency: currency.to_string(),
+                    occurred_at: *occurred_at,
+                })
+            }
+            OrderEvent::ItemAdded { order_id, line, totals, occurred_at } => Self::ItemAdded(wire::OrderItemAddedV1 {
                 order_id: order_id.as_uuid(),
                 sku: line.sku().to_string(),
                 name: line.name().to_string(),
@@ -196,103 +174,77 @@ impl From<&OrderEvent> for wire::OrderEvent {
                 currency: totals.order_total.currency().to_string(),
                 occurred_at: *occurred_at,
             }),
-            OrderEvent::ItemRemoved {
-                order_id,
-                line,
-                totals,
-                occurred_at,
-            } => Self::ItemRemoved(wire::OrderItemRemovedV1 {
-                order_id: order_id.as_uuid(),
-                sku: line.sku().to_string(),
-                name: line.name().to_string(),
-                unit_price_minor: line.unit_price().minor_units(),
-                quantity: line.quantity().get(),
-                line_total_minor: line.line_total().minor_units(),
-                order_total_minor: totals.order_total.minor_units(),
-                item_count: totals.item_count,
-                line_count: totals.line_count,
-                currency: totals.order_total.currency().to_string(),
-                occurred_at: *occurred_at,
-            }),
-            OrderEvent::ItemQuantityChanged {
-                order_id,
-                line,
-                previous_quantity,
-                totals,
-                occurred_at,
-            } => Self::ItemQuantityChanged(wire::OrderItemQuantityChangedV1 {
-                order_id: order_id.as_uuid(),
-                sku: line.sku().to_string(),
-                name: line.name().to_string(),
-                unit_price_minor: line.unit_price().minor_units(),
-                previous_quantity: previous_quantity.get(),
-                quantity: line.quantity().get(),
-                line_total_minor: line.line_total().minor_units(),
-                order_total_minor: totals.order_total.minor_units(),
-                item_count: totals.item_count,
-                line_count: totals.line_count,
-                currency: totals.order_total.currency().to_string(),
-                occurred_at: *occurred_at,
-            }),
-            OrderEvent::ShippingAddressSet {
-                order_id,
-                address,
-                occurred_at,
-            } => Self::ShippingAddressSet(wire::OrderShippingAddressSetV2 {
-                order_id: order_id.as_uuid(),
-                address: address_to_wire(address),
-                occurred_at: *occurred_at,
-            }),
-            OrderEvent::Placed {
-                order_id,
-                customer_id,
-                lines,
-                totals,
-                shipping_address,
-                occurred_at,
-            } => Self::Placed(wire::OrderPlacedV1 {
-                order_id: order_id.as_uuid(),
-                customer_id: customer_id.as_uuid(),
-                currency: totals.order_total.currency().to_string(),
-                lines: lines.iter().map(line_to_wire).collect(),
-                order_total_minor: totals.order_total.minor_units(),
-                item_count: totals.item_count,
-                line_count: totals.line_count,
-                shipping_address: address_to_wire(shipping_address),
-                occurred_at: *occurred_at,
-            }),
-            OrderEvent::PaymentConfirmed {
-                order_id,
-                customer_id,
-                amount,
-                payment_reference,
-                occurred_at,
-            } => Self::PaymentConfirmed(wire::OrderPaymentConfirmedV1 {
-                order_id: order_id.as_uuid(),
-                customer_id: customer_id.as_uuid(),
-                amount_minor: amount.minor_units(),
-                currency: amount.currency().to_string(),
-                payment_reference: payment_reference.as_ref().map(ToString::to_string),
-                occurred_at: *occurred_at,
-            }),
-            OrderEvent::Shipped {
-                order_id,
-                customer_id,
-                carrier,
-                tracking_number,
-                occurred_at,
-            } => Self::Shipped(wire::OrderShippedV1 {
-                order_id: order_id.as_uuid(),
-                customer_id: customer_id.as_uuid(),
-                carrier: carrier.to_string(),
-                tracking_number: tracking_number.to_string(),
-                occurred_at: *occurred_at,
-            }),
-            OrderEvent::Delivered {
-                order_id,
-                customer_id,
-                occurred_at,
-            } => Self::Delivered(wire::OrderDeliveredV1 {
+            OrderEvent::ItemRemoved { order_id, line, totals, occurred_at } => {
+                Self::ItemRemoved(wire::OrderItemRemovedV1 {
+                    order_id: order_id.as_uuid(),
+                    sku: line.sku().to_string(),
+                    name: line.name().to_string(),
+                    unit_price_minor: line.unit_price().minor_units(),
+                    quantity: line.quantity().get(),
+                    line_total_minor: line.line_total().minor_units(),
+                    order_total_minor: totals.order_total.minor_units(),
+                    item_count: totals.item_count,
+                    line_count: totals.line_count,
+                    currency: totals.order_total.currency().to_string(),
+                    occurred_at: *occurred_at,
+                })
+            }
+            OrderEvent::ItemQuantityChanged { order_id, line, previous_quantity, totals, occurred_at } => {
+                Self::ItemQuantityChanged(wire::OrderItemQuantityChangedV1 {
+                    order_id: order_id.as_uuid(),
+                    sku: line.sku().to_string(),
+                    name: line.name().to_string(),
+                    unit_price_minor: line.unit_price().minor_units(),
+                    previous_quantity: previous_quantity.get(),
+                    quantity: line.quantity().get(),
+                    line_total_minor: line.line_total().minor_units(),
+                    order_total_minor: totals.order_total.minor_units(),
+                    item_count: totals.item_count,
+                    line_count: totals.line_count,
+                    currency: totals.order_total.currency().to_string(),
+                    occurred_at: *occurred_at,
+                })
+            }
+            OrderEvent::ShippingAddressSet { order_id, address, occurred_at } => {
+                Self::ShippingAddressSet(wire::OrderShippingAddressSetV2 {
+                    order_id: order_id.as_uuid(),
+                    address: address_to_wire(address),
+                    occurred_at: *occurred_at,
+                })
+            }
+            OrderEvent::Placed { order_id, customer_id, lines, totals, shipping_address, occurred_at } => {
+                Self::Placed(wire::OrderPlacedV1 {
+                    order_id: order_id.as_uuid(),
+                    customer_id: customer_id.as_uuid(),
+                    currency: totals.order_total.currency().to_string(),
+                    lines: lines.iter().map(line_to_wire).collect(),
+                    order_total_minor: totals.order_total.minor_units(),
+                    item_count: totals.item_count,
+                    line_count: totals.line_count,
+                    shipping_address: address_to_wire(shipping_address),
+                    occurred_at: *occurred_at,
+                })
+            }
+            OrderEvent::PaymentConfirmed { order_id, customer_id, amount, payment_reference, occurred_at } => {
+                Self::PaymentConfirmed(wire::OrderPaymentConfirmedV1 {
+                    order_id: order_id.as_uuid(),
+                    customer_id: customer_id.as_uuid(),
+                    amount_minor: amount.minor_units(),
+                    currency: amount.currency().to_string(),
+                    payment_reference: payment_reference.as_ref().map(ToString::to_string),
+                    occurred_at: *occurred_at,
+                })
+            }
+            OrderEvent::Shipped { order_id, customer_id, carrier, tracking_number, occurred_at } => {
+                Self::Shipped(wire::OrderShippedV1 {
+                    order_id: order_id.as_uuid(),
+                    customer_id: customer_id.as_uuid(),
+                    carrier: carrier.to_string(),
+                    tracking_number: tracking_number.to_string(),
+                    occurred_at: *occurred_at,
+                })
+            }
+            OrderEvent::Delivered { order_id, customer_id, occurred_at } => Self::Delivered(wire::OrderDeliveredV1 {
                 order_id: order_id.as_uuid(),
                 customer_id: customer_id.as_uuid(),
                 occurred_at: *occurred_at,
@@ -315,22 +267,17 @@ impl From<&OrderEvent> for wire::OrderEvent {
                 currency: order_total.currency().to_string(),
                 occurred_at: *occurred_at,
             }),
-            OrderEvent::Refunded {
-                order_id,
-                customer_id,
-                amount,
-                reason,
-                previous_status,
-                occurred_at,
-            } => Self::Refunded(wire::OrderRefundedV1 {
-                order_id: order_id.as_uuid(),
-                customer_id: customer_id.as_uuid(),
-                amount_minor: amount.minor_units(),
-                currency: amount.currency().to_string(),
-                reason: reason.as_ref().map(ToString::to_string),
-                previous_status: previous_status.as_str().to_owned(),
-                occurred_at: *occurred_at,
-            }),
+            OrderEvent::Refunded { order_id, customer_id, amount, reason, previous_status, occurred_at } => {
+                Self::Refunded(wire::OrderRefundedV1 {
+                    order_id: order_id.as_uuid(),
+                    customer_id: customer_id.as_uuid(),
+                    amount_minor: amount.minor_units(),
+                    currency: amount.currency().to_string(),
+                    reason: reason.as_ref().map(ToString::to_string),
+                    previous_status: previous_status.as_str().to_owned(),
+                    occurred_at: *occurred_at,
+                })
+            }
         }
     }
 }
@@ -344,10 +291,7 @@ impl From<OrderEvent> for wire::OrderEvent {
 // ---- wire to domain ----
 
 fn field<T>(pointer: &str, parsed: Result<T, ValueError>) -> Result<T, WireError> {
-    parsed.map_err(|source| WireError::InvalidValue {
-        field: pointer.to_owned(),
-        source,
-    })
+    parsed.map_err(|source| WireError::InvalidValue { field: pointer.to_owned(), source })
 }
 
 fn optional<T>(
@@ -358,41 +302,16 @@ fn optional<T>(
     text.map(|text| field(pointer, parse(text))).transpose()
 }
 
-fn address_from_wire(
-    prefix: &str,
-    address: &wire::AddressV1,
-) -> Result<ShippingAddress, ValueErrors> {
+fn address_from_wire(prefix: &str, address: &wire::AddressV1) -> Result<ShippingAddress, ValueErrors> {
     let mut errors = ValueErrors::default();
-    let recipient_name = errors.check(
-        prefix,
-        "recipient_name",
-        RecipientName::parse(&address.recipient_name),
-    );
+    let recipient_name = errors.check(prefix, "recipient_name", RecipientName::parse(&address.recipient_name));
     let line1 = errors.check(prefix, "line1", AddressLine::parse(&address.line1));
-    let line2 = address
-        .line2
-        .as_deref()
-        .map(|line2| errors.check(prefix, "line2", AddressLine::parse(line2)));
+    let line2 = address.line2.as_deref().map(|line2| errors.check(prefix, "line2", AddressLine::parse(line2)));
     let city = errors.check(prefix, "city", City::parse(&address.city));
-    let region = address
-        .region
-        .as_deref()
-        .map(|region| errors.check(prefix, "region", Region::parse(region)));
-    let postal_code = errors.check(
-        prefix,
-        "postal_code",
-        PostalCode::parse(&address.postal_code),
-    );
+    let region = address.region.as_deref().map(|region| errors.check(prefix, "region", Region::parse(region)));
+    let postal_code = errors.check(prefix, "postal_code", PostalCode::parse(&address.postal_code));
     let country = errors.check(prefix, "country", CountryCode::parse(&address.country));
-    match (
-        recipient_name,
-        line1,
-        line2.transpose_all(),
-        city,
-        region.transpose_all(),
-        postal_code,
-        country,
-    ) {
+    match (recipient_name, line1, line2.transpose_all(), city, region.transpose_all(), postal_code, country) {
         (
             Some(recipient_name),
             Some(line1),
@@ -401,15 +320,9 @@ fn address_from_wire(
             Some(region),
             Some(postal_code),
             Some(country),
-        ) if errors.is_empty() => Ok(ShippingAddress {
-            recipient_name,
-            line1,
-            line2,
-            city,
-            region,
-            postal_code,
-            country,
-        }),
+        ) if errors.is_empty() => {
+            Ok(ShippingAddress { recipient_name, line1, line2, city, region, postal_code, country })
+        }
         _ => Err(errors),
     }
 }
@@ -436,10 +349,7 @@ impl ValueErrors {
     }
 
     fn into_field_errors(self) -> Vec<FieldError> {
-        self.errors
-            .into_iter()
-            .map(|(pointer, error)| FieldError::new(pointer, error.to_string()))
-            .collect()
+        self.errors.into_iter().map(|(pointer, error)| FieldError::new(pointer, error.to_string())).collect()
     }
 
     fn into_wire_error(self) -> WireError {
@@ -470,15 +380,8 @@ fn quantity_from_wire(pointer: &str, units: u32) -> Result<Quantity, WireError> 
     field(pointer, Quantity::try_new(i64::from(units)))
 }
 
-fn money_from_wire(
-    pointer: &str,
-    minor_units: i64,
-    currency: Currency,
-) -> Result<Money, WireError> {
-    Ok(Money::new(
-        field(pointer, Amount::try_new(minor_units))?,
-        currency,
-    ))
+fn money_from_wire(pointer: &str, minor_units: i64, currency: Currency) -> Result<Money, WireError> {
+    Ok(Money::new(field(pointer, Amount::try_new(minor_units))?, currency))
 }
 
 fn line_from_wire(
@@ -491,10 +394,7 @@ fn line_from_wire(
     Ok(OrderLine::new(
         field(&format!("{prefix}/sku"), Sku::parse(sku))?,
         field(&format!("{prefix}/name"), ProductName::parse(name))?,
-        field(
-            &format!("{prefix}/unit_price_minor"),
-            UnitPrice::try_new(unit_price_minor),
-        )?,
+        field(&format!("{prefix}/unit_price_minor"), UnitPrice::try_new(unit_price_minor))?,
         quantity_from_wire(&format!("{prefix}/quantity"), quantity)?,
     ))
 }
@@ -503,25 +403,14 @@ fn check_derived(field: &'static str, expected: i64, found: i64) -> Result<(), W
     if expected == found {
         Ok(())
     } else {
-        Err(WireError::Inconsistent {
-            field,
-            expected,
-            found,
-        })
+        Err(WireError::Inconsistent { field, expected, found })
     }
 }
 
-fn status_from_wire(
-    field: &'static str,
-    name: &str,
-    allowed: &[OrderStatus],
-) -> Result<OrderStatus, WireError> {
+fn status_from_wire(field: &'static str, name: &str, allowed: &[OrderStatus]) -> Result<OrderStatus, WireError> {
     OrderStatus::parse(name)
         .filter(|status| allowed.contains(status))
-        .ok_or_else(|| WireError::UnexpectedStatus {
-            field,
-            found: name.to_owned(),
-        })
+        .ok_or_else(|| WireError::UnexpectedStatus { field, found: name.to_owned() })
 }
 
 fn totals_from_wire(
@@ -571,24 +460,9 @@ macro_rules! item_change_fields {
 /// the line implies.
 fn item_change_from_wire(fields: &ItemChangeFields<'_>) -> Result<(OrderLine, OrderTotals), WireError> {
     let currency = field("/currency", Currency::parse(fields.currency))?;
-    let line = line_from_wire(
-        "",
-        fields.sku,
-        fields.name,
-        fields.unit_price_minor,
-        fields.quantity,
-    )?;
-    check_derived(
-        "/line_total_minor",
-        line.line_total().minor_units(),
-        fields.line_total_minor,
-    )?;
-    let totals = totals_from_wire(
-        fields.order_total_minor,
-        fields.item_count,
-        fields.line_count,
-        currency,
-    )?;
+    let line = line_from_wire("", fields.sku, fields.name, fields.unit_price_minor, fields.quantity)?;
+    check_derived("/line_total_minor", line.line_total().minor_units(), fields.line_total_minor)?;
+    let totals = totals_from_wire(fields.order_total_minor, fields.item_count, fields.line_count, currency)?;
     Ok((line, totals))
 }
 
@@ -630,18 +504,14 @@ impl TryFrom<wire::OrderEvent> for OrderEvent {
                 Self::ItemQuantityChanged {
                     order_id: OrderId::new(payload.order_id),
                     line,
-                    previous_quantity: quantity_from_wire(
-                        "/previous_quantity",
-                        payload.previous_quantity,
-                    )?,
+                    previous_quantity: quantity_from_wire("/previous_quantity", payload.previous_quantity)?,
                     totals,
                     occurred_at: payload.occurred_at,
                 }
             }
             wire::OrderEvent::ShippingAddressSet(payload) => Self::ShippingAddressSet {
                 order_id: OrderId::new(payload.order_id),
-                address: address_from_wire("/address", &payload.address)
-                    .map_err(ValueErrors::into_wire_error)?,
+                address: address_from_wire("/address", &payload.address).map_err(ValueErrors::into_wire_error)?,
                 occurred_at: payload.occurred_at,
             },
             wire::OrderEvent::Placed(payload) => {
@@ -652,13 +522,8 @@ impl TryFrom<wire::OrderEvent> for OrderEvent {
                     .enumerate()
                     .map(|(index, line)| {
                         let prefix = format!("/lines/{index}");
-                        let parsed = line_from_wire(
-                            &prefix,
-                            &line.sku,
-                            &line.name,
-                            line.unit_price_minor,
-                            line.quantity,
-                        )?;
+                        let parsed =
+                            line_from_wire(&prefix, &line.sku, &line.name, line.unit_price_minor, line.quantity)?;
                         check_derived(
                             "/lines/*/line_total_minor",
                             parsed.line_total().minor_units(),
@@ -667,10 +532,7 @@ impl TryFrom<wire::OrderEvent> for OrderEvent {
                         Ok(parsed)
                     })
                     .collect::<Result<Vec<_>, WireError>>()?;
-                let sum: i64 = lines
-                    .iter()
-                    .map(|line| line.line_total().minor_units())
-                    .sum();
+                let sum: i64 = lines.iter().map(|line| line.line_total().minor_units()).sum();
                 check_derived("/order_total_minor", sum, payload.order_total_minor)?;
                 let (order_id, customer_id) = ids(payload.order_id, payload.customer_id);
                 Self::Placed {
@@ -683,11 +545,8 @@ impl TryFrom<wire::OrderEvent> for OrderEvent {
                         payload.line_count,
                         currency,
                     )?,
-                    shipping_address: address_from_wire(
-                        "/shipping_address",
-                        &payload.shipping_address,
-                    )
-                    .map_err(ValueErrors::into_wire_error)?,
+                    shipping_address: address_from_wire("/shipping_address", &payload.shipping_address)
+                        .map_err(ValueErrors::into_wire_error)?,
                     occurred_at: payload.occurred_at,
                 }
             }
@@ -712,26 +571,18 @@ impl TryFrom<wire::OrderEvent> for OrderEvent {
                     order_id,
                     customer_id,
                     carrier: field("/carrier", Carrier::parse(&payload.carrier))?,
-                    tracking_number: field(
-                        "/tracking_number",
-                        TrackingNumber::parse(&payload.tracking_number),
-                    )?,
+                    tracking_number: field("/tracking_number", TrackingNumber::parse(&payload.tracking_number))?,
                     occurred_at: payload.occurred_at,
                 }
             }
             wire::OrderEvent::Delivered(payload) => {
                 let (order_id, customer_id) = ids(payload.order_id, payload.customer_id);
-                Self::Delivered {
-                    order_id,
-                    customer_id,
-                    occurred_at: payload.occurred_at,
-                }
+                Self::Delivered { order_id, customer_id, occurred_at: payload.occurred_at }
             }
             wire::OrderEvent::Cancelled(payload) => {
                 let currency = field("/currency", Currency::parse(&payload.currency))?;
                 let (order_id, customer_id) = ids(payload.order_id, payload.customer_id);
-                let refund_due =
-                    money_from_wire("/refund_due_minor", payload.refund_due_minor, currency)?;
+                let refund_due = money_from_wire("/refund_due_minor", payload.refund_due_minor, currency)?;
                 Self::Cancelled {
                     order_id,
                     customer_id,
@@ -741,11 +592,7 @@ impl TryFrom<wire::OrderEvent> for OrderEvent {
                         &payload.previous_status,
                         &[OrderStatus::Draft, OrderStatus::Placed, OrderStatus::Paid],
                     )?,
-                    order_total: money_from_wire(
-                        "/order_total_minor",
-                        payload.order_total_minor,
-                        currency,
-                    )?,
+                    order_total: money_from_wire("/order_total_minor", payload.order_total_minor, currency)?,
                     refund_due: Some(refund_due).filter(|due| due.minor_units() > 0),
                     occurred_at: payload.occurred_at,
                 }
@@ -778,8 +625,8 @@ pub fn create_order_command(
     generated_order_id: OrderId,
     requested_at: DateTime<Utc>,
 ) -> Result<OrderCommand, Vec<FieldError>> {
-    let currency = Currency::parse(&body.currency)
-        .map_err(|error| vec![FieldError::new("/currency", error.to_string())])?;
+    let currency =
+        Currency::parse(&body.currency).map_err(|error| vec![FieldError::new("/currency", error.to_string())])?;
     Ok(OrderCommand::Create {
         order_id: body.order_id.map_or(generated_order_id, OrderId::new),
         customer_id: CustomerId::new(body.customer_id),
@@ -789,27 +636,16 @@ pub fn create_order_command(
 }
 
 /// `add_item` v1.
-pub fn add_item_command(
-    body: &wire::AddItemV1,
-    requested_at: DateTime<Utc>,
-) -> Result<OrderCommand, Vec<FieldError>> {
+pub fn add_item_command(body: &wire::AddItemV1, requested_at: DateTime<Utc>) -> Result<OrderCommand, Vec<FieldError>> {
     let mut errors = ValueErrors::default();
     let sku = errors.check("", "sku", Sku::parse(&body.sku));
     let name = errors.check("", "name", ProductName::parse(&body.name));
-    let unit_price = errors.check(
-        "",
-        "unit_price_minor",
-        UnitPrice::try_new(body.unit_price_minor),
-    );
+    let unit_price = errors.check("", "unit_price_minor", UnitPrice::try_new(body.unit_price_minor));
     let quantity = errors.check("", "quantity", Quantity::try_new(body.quantity));
     match (sku, name, unit_price, quantity) {
-        (Some(sku), Some(name), Some(unit_price), Some(quantity)) => Ok(OrderCommand::AddItem {
-            sku,
-            name,
-            unit_price,
-            quantity,
-            requested_at,
-        }),
+        (Some(sku), Some(name), Some(unit_price), Some(quantity)) => {
+            Ok(OrderCommand::AddItem { sku, name, unit_price, quantity, requested_at })
+        }
         _ => Err(errors.into_field_errors()),
     }
 }
@@ -834,11 +670,7 @@ pub fn change_item_quantity_command(
     let sku = errors.check("", "sku", Sku::parse(sku));
     let quantity = errors.check("", "quantity", Quantity::try_new(body.quantity));
     match (sku, quantity) {
-        (Some(sku), Some(quantity)) => Ok(OrderCommand::ChangeItemQuantity {
-            sku,
-            quantity,
-            requested_at,
-        }),
+        (Some(sku), Some(quantity)) => Ok(OrderCommand::ChangeItemQuantity { sku, quantity, requested_at }),
         _ => Err(errors.into_field_errors()),
     }
 }
@@ -849,10 +681,7 @@ pub fn set_shipping_address_command(
     requested_at: DateTime<Utc>,
 ) -> Result<OrderCommand, Vec<FieldError>> {
     let address = address_from_wire("", body).map_err(ValueErrors::into_field_errors)?;
-    Ok(OrderCommand::SetShippingAddress {
-        address,
-        requested_at,
-    })
+    Ok(OrderCommand::SetShippingAddress { address, requested_at })
 }
 
 /// `place_order` v1.
@@ -878,11 +707,7 @@ pub fn confirm_payment_command(
         .transpose_all();
     match (amount, currency, payment_reference) {
         (Some(amount), Some(currency), Some(payment_reference)) => {
-            Ok(OrderCommand::ConfirmPayment {
-                amount: Money::new(amount, currency),
-                payment_reference,
-                requested_at,
-            })
+            Ok(OrderCommand::ConfirmPayment { amount: Money::new(amount, currency), payment_reference, requested_at })
         }
         _ => Err(errors.into_field_errors()),
     }
@@ -895,17 +720,9 @@ pub fn ship_order_command(
 ) -> Result<OrderCommand, Vec<FieldError>> {
     let mut errors = ValueErrors::default();
     let carrier = errors.check("", "carrier", Carrier::parse(&body.carrier));
-    let tracking_number = errors.check(
-        "",
-        "tracking_number",
-        TrackingNumber::parse(&body.tracking_number),
-    );
+    let tracking_number = errors.check("", "tracking_number", TrackingNumber::parse(&body.tracking_number));
     match (carrier, tracking_number) {
-        (Some(carrier), Some(tracking_number)) => Ok(OrderCommand::Ship {
-            carrier,
-            tracking_number,
-            requested_at,
-        }),
+        (Some(carrier), Some(tracking_number)) => Ok(OrderCommand::Ship { carrier, tracking_number, requested_at }),
         _ => Err(errors.into_field_errors()),
     }
 }
@@ -923,12 +740,9 @@ pub fn cancel_order_command(
     body: &wire::CancelOrderV1,
     requested_at: DateTime<Utc>,
 ) -> Result<OrderCommand, Vec<FieldError>> {
-    let reason = CancelReason::parse(&body.reason)
-        .map_err(|error| vec![FieldError::new("/reason", error.to_string())])?;
-    Ok(OrderCommand::Cancel {
-        reason,
-        requested_at,
-    })
+    let reason =
+        CancelReason::parse(&body.reason).map_err(|error| vec![FieldError::new("/reason", error.to_string())])?;
+    Ok(OrderCommand::Cancel { reason, requested_at })
 }
 
 /// `refund_order` v1; a zero `amount_minor` is refused here, as the schema does.
@@ -944,26 +758,16 @@ pub fn refund_order_command(
                 if amount.minor_units() > 0 {
                     Ok(amount)
                 } else {
-                    Err(ValueError::OutOfRange {
-                        min: 1,
-                        max: Amount::MAX,
-                    })
+                    Err(ValueError::OutOfRange { min: 1, max: Amount::MAX })
                 }
             });
             errors.check("", "amount_minor", positive)
         })
         .transpose_all();
-    let reason = body
-        .reason
-        .as_deref()
-        .map(|reason| errors.check("", "reason", RefundReason::parse(reason)))
-        .transpose_all();
+    let reason =
+        body.reason.as_deref().map(|reason| errors.check("", "reason", RefundReason::parse(reason))).transpose_all();
     match (amount, reason) {
-        (Some(amount), Some(reason)) => Ok(OrderCommand::Refund {
-            amount,
-            reason,
-            requested_at,
-        }),
+        (Some(amount), Some(reason)) => Ok(OrderCommand::Refund { amount, reason, requested_at }),
         _ => Err(errors.into_field_errors()),
     }
 }

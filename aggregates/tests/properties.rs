@@ -37,40 +37,18 @@ use serde_json::json;
 /// A command before it meets a state: "pay exactly the total" needs the state to become concrete.
 #[derive(Debug, Clone)]
 enum Step {
-    Create {
-        currency: &'static str,
-    },
-    AddItem {
-        sku: usize,
-        unit_price: i64,
-        quantity: i64,
-    },
-    RemoveItem {
-        sku: usize,
-    },
-    ChangeItemQuantity {
-        sku: usize,
-        quantity: i64,
-    },
-    SetShippingAddress {
-        city: usize,
-        with_optional_parts: bool,
-    },
+    Create { currency: &'static str },
+    AddItem { sku: usize, unit_price: i64, quantity: i64 },
+    RemoveItem { sku: usize },
+    ChangeItemQuantity { sku: usize, quantity: i64 },
+    SetShippingAddress { city: usize, with_optional_parts: bool },
     Place,
-    PayExactTotal {
-        with_reference: bool,
-    },
-    PayAmount {
-        minor_units: i64,
-        currency: &'static str,
-    },
+    PayExactTotal { with_reference: bool },
+    PayAmount { minor_units: i64, currency: &'static str },
     Ship,
     ConfirmDelivery,
     Cancel,
-    Refund {
-        amount: Option<i64>,
-        with_reason: bool,
-    },
+    Refund { amount: Option<i64>, with_reason: bool },
 }
 
 const SKUS: [&str; 5] = ["BOOK-0042", "MUG-7", "pen.blue_01", "X", "9-LIVES"];
@@ -102,20 +80,17 @@ fn step() -> impl Strategy<Value = Step> {
 
 fn scenario() -> impl Strategy<Value = Vec<Step>> {
     // Most sequences start with a create, so that they reach the later stages.
-    (any::<bool>(), proptest::collection::vec(step(), 0..40)).prop_map(
-        |(start_with_create, mut steps)| {
-            if start_with_create {
-                steps.insert(0, Step::Create { currency: "EUR" });
-            }
-            steps
-        },
-    )
+    (any::<bool>(), proptest::collection::vec(step(), 0..40)).prop_map(|(start_with_create, mut steps)| {
+        if start_with_create {
+            steps.insert(0, Step::Create { currency: "EUR" });
+        }
+        steps
+    })
 }
 
 fn time(index: usize) -> DateTime<Utc> {
     let seconds = i64::try_from(index).unwrap() * 61;
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
-        + chrono::Duration::milliseconds(seconds * 1000 + 250)
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + chrono::Duration::milliseconds(seconds * 1000 + 250)
 }
 
 fn address(city: usize, with_optional_parts: bool) -> ShippingAddress {
@@ -132,10 +107,8 @@ fn address(city: usize, with_optional_parts: bool) -> ShippingAddress {
 
 fn concrete(step: &Step, state: &Order, index: usize) -> OrderCommand {
     let requested_at = time(index);
-    let currency_of_order = state
-        .details()
-        .map(|details| details.currency())
-        .unwrap_or_else(|| Currency::parse("EUR").unwrap());
+    let currency_of_order =
+        state.details().map(|details| details.currency()).unwrap_or_else(|| Currency::parse("EUR").unwrap());
     match step {
         Step::Create { currency } => OrderCommand::Create {
             order_id: OrderId::parse("0190f5d2-7c3a-7b8e-9a41-2f6d8c1e5b07").unwrap(),
@@ -143,46 +116,29 @@ fn concrete(step: &Step, state: &Order, index: usize) -> OrderCommand {
             currency: Currency::parse(currency).unwrap(),
             requested_at,
         },
-        Step::AddItem {
-            sku,
-            unit_price,
-            quantity,
-        } => OrderCommand::AddItem {
+        Step::AddItem { sku, unit_price, quantity } => OrderCommand::AddItem {
             sku: Sku::parse(SKUS[*sku]).unwrap(),
             name: ProductName::parse(&format!("Product «{}»", SKUS[*sku])).unwrap(),
             unit_price: UnitPrice::try_new(*unit_price).unwrap(),
             quantity: Quantity::try_new(*quantity).unwrap(),
             requested_at,
         },
-        Step::RemoveItem { sku } => OrderCommand::RemoveItem {
-            sku: Sku::parse(SKUS[*sku]).unwrap(),
-            requested_at,
-        },
+        Step::RemoveItem { sku } => OrderCommand::RemoveItem { sku: Sku::parse(SKUS[*sku]).unwrap(), requested_at },
         Step::ChangeItemQuantity { sku, quantity } => OrderCommand::ChangeItemQuantity {
             sku: Sku::parse(SKUS[*sku]).unwrap(),
             quantity: Quantity::try_new(*quantity).unwrap(),
             requested_at,
         },
-        Step::SetShippingAddress {
-            city,
-            with_optional_parts,
-        } => OrderCommand::SetShippingAddress {
-            address: address(*city, *with_optional_parts),
-            requested_at,
-        },
+        Step::SetShippingAddress { city, with_optional_parts } => {
+            OrderCommand::SetShippingAddress { address: address(*city, *with_optional_parts), requested_at }
+        }
         Step::Place => OrderCommand::Place { requested_at },
         Step::PayExactTotal { with_reference } => OrderCommand::ConfirmPayment {
-            amount: state
-                .details()
-                .map(|details| details.total())
-                .unwrap_or_else(|| Money::zero(currency_of_order)),
+            amount: state.details().map(|details| details.total()).unwrap_or_else(|| Money::zero(currency_of_order)),
             payment_reference: with_reference.then(|| PaymentReference::parse("psp_1").unwrap()),
             requested_at,
         },
-        Step::PayAmount {
-            minor_units,
-            currency,
-        } => OrderCommand::ConfirmPayment {
+        Step::PayAmount { minor_units, currency } => OrderCommand::ConfirmPayment {
             amount: Money::try_new(*minor_units, currency).unwrap(),
             payment_reference: None,
             requested_at,
@@ -193,14 +149,8 @@ fn concrete(step: &Step, state: &Order, index: usize) -> OrderCommand {
             requested_at,
         },
         Step::ConfirmDelivery => OrderCommand::ConfirmDelivery { requested_at },
-        Step::Cancel => OrderCommand::Cancel {
-            reason: CancelReason::parse("changed my mind").unwrap(),
-            requested_at,
-        },
-        Step::Refund {
-            amount,
-            with_reason,
-        } => OrderCommand::Refund {
+        Step::Cancel => OrderCommand::Cancel { reason: CancelReason::parse("changed my mind").unwrap(), requested_at },
+        Step::Refund { amount, with_reason } => OrderCommand::Refund {
             amount: amount.map(|minor_units| Amount::try_new(minor_units).unwrap()),
             reason: with_reason.then(|| RefundReason::parse("returned").unwrap()),
             requested_at,
@@ -247,11 +197,7 @@ fn run(steps: &[Step]) -> Result<(Order, Vec<OrderEvent>), TestCaseError> {
 /// (a) The state's total always equals the sum of its lines, in the order's currency.
 fn check_totals_equal_lines(state: &Order) -> Result<(), TestCaseError> {
     if let Some(details) = state.details() {
-        let sum: i64 = details
-            .lines()
-            .iter()
-            .map(|line| line.line_total().minor_units())
-            .sum();
+        let sum: i64 = details.lines().iter().map(|line| line.line_total().minor_units()).sum();
         prop_assert_eq!(details.total().minor_units(), sum);
         prop_assert_eq!(details.total().currency(), details.currency());
         prop_assert!(details.line_count() <= aggregates::MAX_LINES);
@@ -261,9 +207,7 @@ fn check_totals_equal_lines(state: &Order) -> Result<(), TestCaseError> {
 
 /// Enriched totals in events agree with the state they produce.
 fn check_totals_match_event(state: &Order, event: &OrderEvent) -> Result<(), TestCaseError> {
-    let details = state
-        .details()
-        .expect("an event always leaves a created order");
+    let details = state.details().expect("an event always leaves a created order");
     let totals = match event {
         OrderEvent::ItemAdded { totals, .. }
         | OrderEvent::ItemRemoved { totals, .. }
@@ -274,10 +218,7 @@ fn check_totals_match_event(state: &Order, event: &OrderEvent) -> Result<(), Tes
     if let Some(totals) = totals {
         prop_assert_eq!(totals.order_total, details.total());
         prop_assert_eq!(totals.item_count, details.item_count());
-        prop_assert_eq!(
-            usize::try_from(totals.line_count).unwrap(),
-            details.line_count()
-        );
+        prop_assert_eq!(usize::try_from(totals.line_count).unwrap(), details.line_count());
     }
     prop_assert_eq!(event.occurred_at(), details.updated_at());
     Ok(())
@@ -285,16 +226,10 @@ fn check_totals_match_event(state: &Order, event: &OrderEvent) -> Result<(), Tes
 
 /// Every emitted event validates against its schema and survives the wire in both directions.
 fn check_wire_contract(event: &OrderEvent) -> Result<(), TestCaseError> {
-    let encoded =
-        wire::encode_event(event).map_err(|error| TestCaseError::fail(error.to_string()))?;
+    let encoded = wire::encode_event(event).map_err(|error| TestCaseError::fail(error.to_string()))?;
     prop_assert_eq!(encoded.event_type, event.event_type());
-    if let Err(errors) =
-        schemas::validate_event(encoded.event_type, encoded.schema_version, &encoded.payload)
-    {
-        return Err(TestCaseError::fail(format!(
-            "{} violates its schema: {errors:?}",
-            encoded.event_type
-        )));
+    if let Err(errors) = schemas::validate_event(encoded.event_type, encoded.schema_version, &encoded.payload) {
+        return Err(TestCaseError::fail(format!("{} violates its schema: {errors:?}", encoded.event_type)));
     }
     let stored_text = serde_json::to_string(&encoded.payload).unwrap();
     let reloaded: serde_json::Value = serde_json::from_str(&stored_text).unwrap();
@@ -368,15 +303,9 @@ fn random_scenarios_reach_every_status() {
         reached.extend(state.status().map(|status| status.as_str()));
     }
     for status in aggregates::OrderStatus::ALL {
-        assert!(
-            reached.contains(status.as_str()),
-            "no scenario reached {status}: {reached:?}"
-        );
+        assert!(reached.contains(status.as_str()), "no scenario reached {status}: {reached:?}");
     }
     for event_type in schemas::order::event_type::ALL {
-        assert!(
-            reached.contains(event_type),
-            "no scenario emitted {event_type}"
-        );
+        assert!(reached.contains(event_type), "no scenario emitted {event_type}");
     }
 }

@@ -55,12 +55,20 @@ const SCRATCH_TABLE: &str = "CREATE TABLE scratch_events (
 
 /// Inserts `rows` rows with `concurrency` writers, one row per transaction, for at most `budget`.
 /// `admin_url` must be a role that may create databases; the scratch database is always dropped.
-pub async fn raw_insert_baseline(admin_url: &str, rows: u64, concurrency: usize, budget: Duration) -> anyhow::Result<BaselineReport> {
+pub async fn raw_insert_baseline(
+    admin_url: &str,
+    rows: u64,
+    concurrency: usize,
+    budget: Duration,
+) -> anyhow::Result<BaselineReport> {
     let admin_options = PgConnectOptions::from_str(admin_url).context("parsing the admin database URL")?;
     let scratch = format!("orders_bench_baseline_{}", std::process::id());
     let mut admin = admin_options.connect().await.context("connecting as admin for the baseline")?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")).execute(&mut admin).await?;
-    sqlx::query(&format!("CREATE DATABASE {scratch}")).execute(&mut admin).await.context("creating the scratch database")?;
+    sqlx::query(&format!("CREATE DATABASE {scratch}"))
+        .execute(&mut admin)
+        .await
+        .context("creating the scratch database")?;
     let measured = measure(admin_options.clone().database(&scratch), rows, concurrency.max(1), budget).await;
     let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")).execute(&mut admin).await;
     let _ = admin.close().await;
@@ -69,7 +77,12 @@ pub async fn raw_insert_baseline(admin_url: &str, rows: u64, concurrency: usize,
     Ok(report)
 }
 
-async fn measure(options: PgConnectOptions, rows: u64, concurrency: usize, budget: Duration) -> anyhow::Result<BaselineReport> {
+async fn measure(
+    options: PgConnectOptions,
+    rows: u64,
+    concurrency: usize,
+    budget: Duration,
+) -> anyhow::Result<BaselineReport> {
     let pool = PgPoolOptions::new()
         .max_connections(concurrency as u32)
         .min_connections(concurrency as u32)

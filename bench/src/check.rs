@@ -25,7 +25,10 @@ use crate::journal::RefusedCommand;
 
 /// Settings of `orders-check`.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "orders-check", about = "Checks that a load run lost nothing and that the read side agrees with the event store")]
+#[command(
+    name = "orders-check",
+    about = "Checks that a load run lost nothing and that the read side agrees with the event store"
+)]
 pub struct CheckSettings {
     /// Admin URL of the orders database.
     #[arg(long, env = "DATABASE_URL", default_value = "postgres://orders_admin:orders_admin@127.0.0.1:55432/orders")]
@@ -83,7 +86,8 @@ pub async fn run_checks(settings: CheckSettings) -> anyhow::Result<Vec<CheckOutc
     outcomes.push(search_matches_streams(&pool, &settings.elasticsearch_url).await?);
     outcomes.push(nothing_parked(&pool).await?);
     let out = settings.out.clone().unwrap_or_else(|| settings.journal_dir.join("check.json"));
-    std::fs::write(&out, serde_json::to_vec_pretty(&outcomes)?).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(&out, serde_json::to_vec_pretty(&outcomes)?)
+        .with_context(|| format!("writing {}", out.display()))?;
     Ok(outcomes)
 }
 
@@ -207,18 +211,22 @@ async fn hash_chains_verify(store: &EventStore) -> anyhow::Result<CheckOutcome> 
         report
             .failures
             .first()
-            .map(|failure| format!("; first: version {} of {} ({:?})", failure.version, failure.stream_id, failure.kind))
+            .map(|failure| format!(
+                "; first: version {} of {} ({:?})",
+                failure.version, failure.stream_id, failure.kind
+            ))
             .unwrap_or_default()
     );
     Ok(CheckOutcome::new("per-stream hash chains verify", report.failures.is_empty(), detail))
 }
 
 async fn checkpoint(pool: &PgPool, name: &str) -> anyhow::Result<LogPosition> {
-    let row: Option<(i64, i64)> = sqlx::query_as("SELECT transaction_id, position FROM projections.checkpoints WHERE name = $1")
-        .bind(name)
-        .fetch_optional(pool)
-        .await
-        .with_context(|| format!("reading the checkpoint {name}"))?;
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT transaction_id, position FROM projections.checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await
+            .with_context(|| format!("reading the checkpoint {name}"))?;
     Ok(row.map_or(LogPosition::START, |(transaction_id, position)| LogPosition::new(transaction_id as u64, position)))
 }
 
@@ -249,12 +257,13 @@ async fn projections_catch_up(pool: &PgPool, store: &EventStore, timeout: Durati
 
 /// The last version of every order stream.
 async fn stream_versions(pool: &PgPool) -> anyhow::Result<HashMap<Uuid, i64>> {
-    let rows: Vec<(Uuid, i64)> =
-        sqlx::query_as("SELECT stream_id, max(version) FROM event_store.events WHERE stream_type = $1 GROUP BY stream_id")
-            .bind(schemas::ORDER_STREAM_TYPE)
-            .fetch_all(pool)
-            .await
-            .context("reading the stream versions")?;
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT stream_id, max(version) FROM event_store.events WHERE stream_type = $1 GROUP BY stream_id",
+    )
+    .bind(schemas::ORDER_STREAM_TYPE)
+    .fetch_all(pool)
+    .await
+    .context("reading the stream versions")?;
     Ok(rows.into_iter().collect())
 }
 
@@ -318,7 +327,11 @@ async fn search_matches_streams(pool: &PgPool, elasticsearch_url: &str) -> anyho
     let base = elasticsearch_url.trim_end_matches('/');
     let alias = schemas::ELASTICSEARCH_ALIAS;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
-    http.post(format!("{base}/{alias}/_refresh")).send().await.and_then(reqwest::Response::error_for_status).context("refreshing the search index")?;
+    http.post(format!("{base}/{alias}/_refresh"))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .context("refreshing the search index")?;
     let streams = stream_versions(pool).await?;
     let mut documents: HashMap<Uuid, i64> = HashMap::new();
     let mut duplicates = 0_u64;
@@ -348,7 +361,8 @@ async fn search_matches_streams(pool: &PgPool, elasticsearch_url: &str) -> anyho
         let Some(last) = page.hits.hits.last() else { break };
         after = Some(last.sort.clone());
         for hit in page.hits.hits {
-            let id = Uuid::parse_str(&hit.id).with_context(|| format!("search document id {:?} is not a uuid", hit.id))?;
+            let id =
+                Uuid::parse_str(&hit.id).with_context(|| format!("search document id {:?} is not a uuid", hit.id))?;
             if documents.insert(id, hit.version).is_some() {
                 duplicates += 1;
             }
@@ -356,7 +370,11 @@ async fn search_matches_streams(pool: &PgPool, elasticsearch_url: &str) -> anyho
     }
     let (passed, mut detail) = compare("search documents", &streams, &documents);
     detail.push_str(&format!(", {duplicates} duplicate ids"));
-    Ok(CheckOutcome::new("the search index has one document per order at its last version", passed && duplicates == 0, detail))
+    Ok(CheckOutcome::new(
+        "the search index has one document per order at its last version",
+        passed && duplicates == 0,
+        detail,
+    ))
 }
 
 async fn nothing_parked(pool: &PgPool) -> anyhow::Result<CheckOutcome> {

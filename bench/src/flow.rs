@@ -316,9 +316,26 @@ fn customer(number: u64) -> Uuid {
 }
 
 const NOUNS: [&str; 20] = [
-    "Espresso cup", "Notebook", "Desk lamp", "Rain jacket", "Trail shoe", "Teapot", "Backpack", "Cutting board",
-    "Wool scarf", "Phone case", "Water bottle", "Chef knife", "Bike light", "Yoga mat", "Headphones", "Linen shirt",
-    "Plant pot", "Board game", "Candle", "Frying pan",
+    "Espresso cup",
+    "Notebook",
+    "Desk lamp",
+    "Rain jacket",
+    "Trail shoe",
+    "Teapot",
+    "Backpack",
+    "Cutting board",
+    "Wool scarf",
+    "Phone case",
+    "Water bottle",
+    "Chef knife",
+    "Bike light",
+    "Yoga mat",
+    "Headphones",
+    "Linen shirt",
+    "Plant pot",
+    "Board game",
+    "Candle",
+    "Frying pan",
 ];
 const ADJECTIVES: [&str; 10] =
     ["Classic", "Compact", "Large", "Blue", "Organic", "Travel", "Deluxe", "Recycled", "Graphite", "Walnut"];
@@ -342,8 +359,16 @@ const PLACES: [(&str, &str, &str, Option<&str>); 8] = [
     ("Portland", "97205", "US", Some("Oregon")),
     ("Austin", "78701", "US", Some("Texas")),
 ];
-const NAMES: [&str; 8] =
-    ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Ken Thompson", "Frances Allen", "Donald Knuth"];
+const NAMES: [&str; 8] = [
+    "Ada Lovelace",
+    "Grace Hopper",
+    "Alan Turing",
+    "Edsger Dijkstra",
+    "Barbara Liskov",
+    "Ken Thompson",
+    "Frances Allen",
+    "Donald Knuth",
+];
 
 fn address(rng: &mut StdRng) -> AddressV1 {
     let (city, postal_code, country, region) = PLACES[rng.random_range(0..PLACES.len())];
@@ -360,7 +385,10 @@ fn address(rng: &mut StdRng) -> AddressV1 {
 
 fn shipment(rng: &mut StdRng) -> ShipOrderV1 {
     let carrier = ["DHL", "UPS", "DPD", "La Poste", "PostNL"][rng.random_range(0..5)];
-    ShipOrderV1 { carrier: carrier.to_owned(), tracking_number: format!("TRK{:012}", rng.random_range(0..1_000_000_000_000_u64)) }
+    ShipOrderV1 {
+        carrier: carrier.to_owned(),
+        tracking_number: format!("TRK{:012}", rng.random_range(0..1_000_000_000_000_u64)),
+    }
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::stats::LatencySummary;
 use crate::stats::Latencies;
+use crate::stats::LatencySummary;
 
 /// How often the Postgres view is polled.
 const POSTGRES_POLL: Duration = Duration::from_millis(5);
@@ -220,7 +220,13 @@ struct SearchHit {
     version: i64,
 }
 
-async fn poll_search(http: reqwest::Client, search_url: String, target: Arc<Target>, stop: Arc<AtomicBool>, max_wait: Duration) {
+async fn poll_search(
+    http: reqwest::Client,
+    search_url: String,
+    target: Arc<Target>,
+    stop: Arc<AtomicBool>,
+    max_wait: Duration,
+) {
     while !stop.load(Ordering::Relaxed) {
         tokio::time::sleep(SEARCH_POLL).await;
         let ids = target.ids();

@@ -101,7 +101,8 @@ pub fn read_journal<T: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> 
             continue;
         }
         records.push(
-            serde_json::from_str(&line).with_context(|| format!("decoding line {} of {}", index + 1, path.display()))?,
+            serde_json::from_str(&line)
+                .with_context(|| format!("decoding line {} of {}", index + 1, path.display()))?,
         );
     }
     Ok(records)

@@ -41,5 +41,5 @@ pub use report::FlowCounts;
 pub use report::Report;
 pub use stats::per_second;
 pub use stats::ratio;
-pub use stats::LatencySummary;
 pub use stats::Latencies;
+pub use stats::LatencySummary;

@@ -42,7 +42,10 @@ use crate::stats::Latencies;
 
 /// Settings of `orders-load`.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "orders-load", about = "Drives the running order system with realistic order flows and reports throughput, latency and freshness")]
+#[command(
+    name = "orders-load",
+    about = "Drives the running order system with realistic order flows and reports throughput, latency and freshness"
+)]
 pub struct LoadSettings {
     /// Base URL of the command API.
     #[arg(long, env = "COMMAND_API_URL", default_value = "http://127.0.0.1:8081")]
@@ -172,7 +175,12 @@ impl Call {
         }
     }
 
-    async fn send(&self, client: &CommandClient, order_id: Uuid, options: &CommandOptions) -> Result<Accepted, ClientError> {
+    async fn send(
+        &self,
+        client: &CommandClient,
+        order_id: Uuid,
+        options: &CommandOptions,
+    ) -> Result<Accepted, ClientError> {
         match self {
             Self::Create(body) => client.create_order(body, options).await,
             Self::AddItem(body) => client.add_item(order_id, body, options).await,
@@ -222,7 +230,8 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<Report> {
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy(&settings.database_url)
         .context("parsing DATABASE_URL")?;
-    let search_url = format!("{}/{}/_search", settings.elasticsearch_url.trim_end_matches('/'), schemas::ELASTICSEARCH_ALIAS);
+    let search_url =
+        format!("{}/{}/_search", settings.elasticsearch_url.trim_end_matches('/'), schemas::ELASTICSEARCH_ALIAS);
     let shared = Arc::new(Shared {
         client,
         figures: Mutex::new(Figures::default()),
@@ -279,17 +288,36 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<Report> {
     let baseline = if settings.no_baseline || accepted == 0 {
         None
     } else {
-        eprintln!("[orders-load] baseline: {accepted} single-row INSERT transactions with {} writers", settings.concurrency);
+        eprintln!(
+            "[orders-load] baseline: {accepted} single-row INSERT transactions with {} writers",
+            settings.concurrency
+        );
         Some(
-            raw_insert_baseline(&settings.database_url, accepted, settings.concurrency, Duration::from_secs(settings.baseline_budget))
-                .await
-                .context("running the raw-insert baseline")?,
+            raw_insert_baseline(
+                &settings.database_url,
+                accepted,
+                settings.concurrency,
+                Duration::from_secs(settings.baseline_budget),
+            )
+            .await
+            .context("running the raw-insert baseline")?,
         )
     };
     let ratio = baseline.as_ref().and_then(|baseline| ratio(commands_per_second, baseline.inserts_per_second));
-    let report = Report::new(&settings, seed, started_at, load_elapsed, figures, commands_per_second, freshness, baseline, ratio);
+    let report = Report::new(
+        &settings,
+        seed,
+        started_at,
+        load_elapsed,
+        figures,
+        commands_per_second,
+        freshness,
+        baseline,
+        ratio,
+    );
     let path = settings.out_dir.join("report.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&report)?).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(report)
 }
 
@@ -324,7 +352,10 @@ async fn report_progress(shared: Arc<Shared>, started: Instant, deadline: Instan
         tokio::time::sleep(Duration::from_secs(10)).await;
         let (accepted, errors) = {
             let figures = shared.figures.lock().expect("figures lock is not poisoned");
-            (figures.accepted_by_command.values().sum::<u64>(), figures.unexpected_errors_by_status.values().sum::<u64>())
+            (
+                figures.accepted_by_command.values().sum::<u64>(),
+                figures.unexpected_errors_by_status.values().sum::<u64>(),
+            )
         };
         eprintln!(
             "[orders-load] {:>5.0} s: {accepted} accepted ({:.0}/s over the last 10 s), {errors} errors and retries so far{}",
@@ -349,18 +380,25 @@ async fn run_flow(shared: &Shared, plan: FlowPlan, deadline: Instant) {
         }
         let outcome = match step {
             Step::Create => {
-                let body = wire::CreateOrderV1 { order_id: Some(order_id), customer_id: plan.customer_id, currency: plan.currency.clone() };
+                let body = wire::CreateOrderV1 {
+                    order_id: Some(order_id),
+                    customer_id: plan.customer_id,
+                    currency: plan.currency.clone(),
+                };
                 shared.execute(order_id, &Call::Create(body), None, Expect::Accept).await.map(|accepted| {
                     version = version.max(accepted.version());
                 })
             }
-            Step::AddItem(item) => shared.execute(order_id, &Call::AddItem(item.clone()), None, Expect::Accept).await.map(|accepted| {
-                version = version.max(accepted.version());
-                cart.add(item);
-            }),
+            Step::AddItem(item) => {
+                shared.execute(order_id, &Call::AddItem(item.clone()), None, Expect::Accept).await.map(|accepted| {
+                    version = version.max(accepted.version());
+                    cart.add(item);
+                })
+            }
             Step::AddItemsConcurrently(items) => {
                 let calls: Vec<Call> = items.iter().cloned().map(Call::AddItem).collect();
-                let results = join_all(calls.iter().map(|call| shared.execute(order_id, call, None, Expect::Accept))).await;
+                let results =
+                    join_all(calls.iter().map(|call| shared.execute(order_id, call, None, Expect::Accept))).await;
                 let mut outcome = Ok(());
                 for (item, result) in items.iter().zip(results) {
                     match result {
@@ -383,15 +421,21 @@ async fn run_flow(shared: &Shared, plan: FlowPlan, deadline: Instant) {
             Step::RaceQuantity { sku, quantities } => {
                 let calls: Vec<Call> = quantities
                     .iter()
-                    .map(|quantity| Call::ChangeQuantity(sku.clone(), wire::ChangeItemQuantityV1 { quantity: *quantity }))
+                    .map(|quantity| {
+                        Call::ChangeQuantity(sku.clone(), wire::ChangeItemQuantityV1 { quantity: *quantity })
+                    })
                     .collect();
                 let read_version = version;
-                let results =
-                    join_all(calls.iter().map(|call| shared.execute(order_id, call, Some(read_version), Expect::Either))).await;
+                let results = join_all(
+                    calls.iter().map(|call| shared.execute(order_id, call, Some(read_version), Expect::Either)),
+                )
+                .await;
                 let winners: Vec<(i64, i64)> = quantities
                     .iter()
                     .zip(&results)
-                    .filter_map(|(quantity, result)| result.as_ref().ok().map(|accepted| (accepted.version(), *quantity)))
+                    .filter_map(|(quantity, result)| {
+                        result.as_ref().ok().map(|accepted| (accepted.version(), *quantity))
+                    })
                     .collect();
                 let mut figures = shared.figures();
                 figures.races += 1;
@@ -418,31 +462,40 @@ async fn run_flow(shared: &Shared, plan: FlowPlan, deadline: Instant) {
                 .execute(order_id, &Call::SetAddress(address.clone()), None, Expect::Accept)
                 .await
                 .map(|accepted| version = version.max(accepted.version())),
-            Step::Place => {
-                shared.execute(order_id, &Call::Place, None, Expect::Accept).await.map(|accepted| version = version.max(accepted.version()))
-            }
+            Step::Place => shared
+                .execute(order_id, &Call::Place, None, Expect::Accept)
+                .await
+                .map(|accepted| version = version.max(accepted.version())),
             Step::Pay => {
                 let body = wire::ConfirmPaymentV1 {
                     amount_minor: cart.total_minor(),
                     currency: plan.currency.clone(),
                     payment_reference: Some(format!("psp_{}", &order_id.simple().to_string()[..12])),
                 };
-                shared.execute(order_id, &Call::Pay(body), None, Expect::Accept).await.map(|accepted| version = version.max(accepted.version()))
+                shared
+                    .execute(order_id, &Call::Pay(body), None, Expect::Accept)
+                    .await
+                    .map(|accepted| version = version.max(accepted.version()))
             }
             Step::Ship(body) => shared
                 .execute(order_id, &Call::Ship(body.clone()), None, Expect::Accept)
                 .await
                 .map(|accepted| version = version.max(accepted.version())),
-            Step::Deliver => {
-                shared.execute(order_id, &Call::Deliver, None, Expect::Accept).await.map(|accepted| version = version.max(accepted.version()))
-            }
+            Step::Deliver => shared
+                .execute(order_id, &Call::Deliver, None, Expect::Accept)
+                .await
+                .map(|accepted| version = version.max(accepted.version())),
             Step::Cancel(body) => shared
                 .execute(order_id, &Call::Cancel(body.clone()), None, Expect::Accept)
                 .await
                 .map(|accepted| version = version.max(accepted.version())),
             Step::Refund { portion, reason } => {
-                let body = wire::RefundOrderV1 { amount_minor: cart.refund_amount(*portion), reason: Some(reason.clone()) };
-                shared.execute(order_id, &Call::Refund(body), None, Expect::Accept).await.map(|accepted| version = version.max(accepted.version()))
+                let body =
+                    wire::RefundOrderV1 { amount_minor: cart.refund_amount(*portion), reason: Some(reason.clone()) };
+                shared
+                    .execute(order_id, &Call::Refund(body), None, Expect::Accept)
+                    .await
+                    .map(|accepted| version = version.max(accepted.version()))
             }
             Step::Invalid(invalid) => {
                 let call = match invalid {
@@ -452,7 +505,9 @@ async fn run_flow(shared: &Shared, plan: FlowPlan, deadline: Instant) {
                         payment_reference: None,
                     }),
                     InvalidCommand::ShipUnpaid(body) => Call::Ship(body.clone()),
-                    InvalidCommand::AddItemAfterPlacing(item) | InvalidCommand::ZeroQuantity(item) => Call::AddItem(item.clone()),
+                    InvalidCommand::AddItemAfterPlacing(item) | InvalidCommand::ZeroQuantity(item) => {
+                        Call::AddItem(item.clone())
+                    }
                     InvalidCommand::RefundNotOwed => Call::Refund(wire::RefundOrderV1::default()),
                 };
                 match shared.execute(order_id, &call, None, Expect::Refuse).await {
@@ -480,7 +535,13 @@ impl Shared {
 
     /// Sends one command until it is answered with 2xx or 4xx, retrying transport errors, 5xx and
     /// concurrent-modification conflicts with the same `Idempotency-Key` for at most `retry_for`.
-    async fn execute(&self, order_id: Uuid, call: &Call, if_match: Option<i64>, expect: Expect) -> Result<Accepted, Failure> {
+    async fn execute(
+        &self,
+        order_id: Uuid,
+        call: &Call,
+        if_match: Option<i64>,
+        expect: Expect,
+    ) -> Result<Accepted, Failure> {
         let command_id = Uuid::new_v4();
         let options = CommandOptions {
             idempotency_key: Some(command_id.to_string()),
@@ -514,7 +575,13 @@ impl Shared {
                     (status.as_u16().to_string(), String::new(), status.is_server_error() || status.as_u16() == 429)
                 }
                 Err(ClientError::Transport(error)) => {
-                    let kind = if error.is_timeout() { "timeout" } else if error.is_connect() { "connect" } else { "transport" };
+                    let kind = if error.is_timeout() {
+                        "timeout"
+                    } else if error.is_connect() {
+                        "connect"
+                    } else {
+                        "transport"
+                    };
                     (kind.to_owned(), String::new(), true)
                 }
             };
@@ -547,13 +614,20 @@ impl Shared {
                     eprintln!("[orders-load] {error:#}");
                 }
                 if expect == Expect::Accept {
-                    eprintln!("[orders-load] {} of order {order_id} refused with {status} {}", call.name(), record.problem_type);
+                    eprintln!(
+                        "[orders-load] {} of order {order_id} refused with {status} {}",
+                        call.name(),
+                        record.problem_type
+                    );
                 }
                 return Err(Failure::Refused);
             }
             if !retryable || Instant::now() + backoff >= give_up_at {
                 self.figures().gave_up += 1;
-                eprintln!("[orders-load] giving up {} of order {order_id} after {attempts} attempts (last: {status})", call.name());
+                eprintln!(
+                    "[orders-load] giving up {} of order {order_id} after {attempts} attempts (last: {status})",
+                    call.name()
+                );
                 return Err(Failure::GaveUp);
             }
             tokio::time::sleep(backoff).await;
@@ -562,7 +636,16 @@ impl Shared {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn accept(&self, call: &Call, order_id: Uuid, command_id: Uuid, accepted: &Accepted, latency: Duration, attempts: u32, expect: Expect) {
+    fn accept(
+        &self,
+        call: &Call,
+        order_id: Uuid,
+        command_id: Uuid,
+        accepted: &Accepted,
+        latency: Duration,
+        attempts: u32,
+        expect: Expect,
+    ) {
         {
             let mut figures = self.figures();
             figures.latency_by_command.entry(call.name()).or_default().record(latency);

@@ -109,7 +109,11 @@ impl Report {
             },
             commands_accepted: figures.accepted_by_command.values().sum(),
             commands_per_second,
-            accepted_by_command: figures.accepted_by_command.iter().map(|(name, count)| ((*name).to_owned(), *count)).collect(),
+            accepted_by_command: figures
+                .accepted_by_command
+                .iter()
+                .map(|(name, count)| ((*name).to_owned(), *count))
+                .collect(),
             latency_by_command: figures
                 .latency_by_command
                 .iter()
@@ -147,7 +151,8 @@ impl Report {
             "flows: {} started, {} completed, {} aborted, {} cut by the deadline",
             self.flows.started, self.flows.completed, self.flows.aborted, self.flows.cut_by_deadline
         );
-        let _ = writeln!(out, "{:<22} {:>8} {:>9} {:>9} {:>9} {:>9}", "latency (ms)", "count", "p50", "p95", "p99", "max");
+        let _ =
+            writeln!(out, "{:<22} {:>8} {:>9} {:>9} {:>9} {:>9}", "latency (ms)", "count", "p50", "p95", "p99", "max");
         for (name, summary) in self.latency_by_command.iter().chain([(&"all".to_owned(), &self.latency_all)]) {
             let _ = writeln!(
                 out,

@@ -25,7 +25,10 @@ impl Default for Latencies {
 impl Latencies {
     /// An empty histogram.
     pub fn new() -> Self {
-        Self { histogram: Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("1 µs to 10 min with 3 figures is a valid histogram") }
+        Self {
+            histogram: Histogram::new_with_bounds(1, MAX_MICROS, 3)
+                .expect("1 µs to 10 min with 3 figures is a valid histogram"),
+        }
     }
 
     /// Records one latency (at least 1 µs, at most ten minutes).

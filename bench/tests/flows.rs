@@ -28,7 +28,7 @@ fn accept(order: Order, command: Result<OrderCommand, Vec<schemas::FieldError>>,
     let command = command.unwrap_or_else(|errors| panic!("{what}: the body does not validate: {errors:?}"));
     let events = aggregates::decide(&order, command).unwrap_or_else(|error| panic!("{what}: refused: {error:?}"));
     assert!(!events.is_empty(), "{what}: accepted without a change, so it would have no consistency token");
-    events.iter().fold(order, |order, event| aggregates::evolve(order, event))
+    events.iter().fold(order, aggregates::evolve)
 }
 
 /// True when the command is refused, either by its body's validation or by `decide`.
@@ -56,7 +56,11 @@ fn replay_plan(seed: u64, mix: FlowMix) -> (Order, Ending, usize, usize) {
         let what = format!("seed {seed}, step {index} {step:?}");
         order = match step {
             Step::Create => {
-                let create = body::CreateOrderV1 { order_id: Some(plan.order_id), customer_id: plan.customer_id, currency: plan.currency.clone() };
+                let create = body::CreateOrderV1 {
+                    order_id: Some(plan.order_id),
+                    customer_id: plan.customer_id,
+                    currency: plan.currency.clone(),
+                };
                 accept(order, wire::create_order_command(&create, OrderId::new(plan.order_id), at()), &what)
             }
             Step::AddItem(item) => {
@@ -73,19 +77,31 @@ fn replay_plan(seed: u64, mix: FlowMix) -> (Order, Ending, usize, usize) {
             }
             Step::ChangeQuantity { sku, quantity } => {
                 cart.set_quantity(sku, *quantity);
-                accept(order, wire::change_item_quantity_command(sku, &body::ChangeItemQuantityV1 { quantity: *quantity }, at()), &what)
+                accept(
+                    order,
+                    wire::change_item_quantity_command(sku, &body::ChangeItemQuantityV1 { quantity: *quantity }, at()),
+                    &what,
+                )
             }
             Step::RaceQuantity { sku, quantities } => {
                 concurrent += 1;
                 assert_ne!(quantities[0], quantities[1], "{what}: the two writers set different quantities");
                 // Both writers' commands change the order on their own, so whichever wins has an effect.
                 for quantity in quantities {
-                    let command = wire::change_item_quantity_command(sku, &body::ChangeItemQuantityV1 { quantity: *quantity }, at());
+                    let command = wire::change_item_quantity_command(
+                        sku,
+                        &body::ChangeItemQuantityV1 { quantity: *quantity },
+                        at(),
+                    );
                     accept(order.clone(), command, &what);
                 }
                 let winner = quantities[(seed % 2) as usize];
                 cart.set_quantity(sku, winner);
-                accept(order, wire::change_item_quantity_command(sku, &body::ChangeItemQuantityV1 { quantity: winner }, at()), &what)
+                accept(
+                    order,
+                    wire::change_item_quantity_command(sku, &body::ChangeItemQuantityV1 { quantity: winner }, at()),
+                    &what,
+                )
             }
             Step::RemoveItem { sku } => {
                 cart.remove(sku);
@@ -94,26 +110,41 @@ fn replay_plan(seed: u64, mix: FlowMix) -> (Order, Ending, usize, usize) {
             Step::SetAddress(address) => accept(order, wire::set_shipping_address_command(address, at()), &what),
             Step::Place => accept(order, wire::place_order_command(&body::PlaceOrderV1 {}, at()), &what),
             Step::Pay => {
-                assert_eq!(cart.total_minor(), total(&order), "{what}: the runner's cart and the domain agree on the total");
-                let pay = body::ConfirmPaymentV1 { amount_minor: cart.total_minor(), currency: plan.currency.clone(), payment_reference: Some("psp_1".into()) };
+                assert_eq!(
+                    cart.total_minor(),
+                    total(&order),
+                    "{what}: the runner's cart and the domain agree on the total"
+                );
+                let pay = body::ConfirmPaymentV1 {
+                    amount_minor: cart.total_minor(),
+                    currency: plan.currency.clone(),
+                    payment_reference: Some("psp_1".into()),
+                };
                 accept(order, wire::confirm_payment_command(&pay, at()), &what)
             }
             Step::Ship(ship) => accept(order, wire::ship_order_command(ship, at()), &what),
             Step::Deliver => accept(order, wire::confirm_delivery_command(&body::ConfirmDeliveryV1 {}, at()), &what),
             Step::Cancel(cancel) => accept(order, wire::cancel_order_command(cancel, at()), &what),
             Step::Refund { portion, reason } => {
-                let refund = body::RefundOrderV1 { amount_minor: cart.refund_amount(*portion), reason: Some(reason.clone()) };
+                let refund =
+                    body::RefundOrderV1 { amount_minor: cart.refund_amount(*portion), reason: Some(reason.clone()) };
                 accept(order, wire::refund_order_command(&refund, at()), &what)
             }
             Step::Invalid(refused) => {
                 invalid += 1;
                 let command = match refused {
                     InvalidCommand::WrongPaymentAmount => wire::confirm_payment_command(
-                        &body::ConfirmPaymentV1 { amount_minor: cart.total_minor() + 1, currency: plan.currency.clone(), payment_reference: None },
+                        &body::ConfirmPaymentV1 {
+                            amount_minor: cart.total_minor() + 1,
+                            currency: plan.currency.clone(),
+                            payment_reference: None,
+                        },
                         at(),
                     ),
                     InvalidCommand::ShipUnpaid(ship) => wire::ship_order_command(ship, at()),
-                    InvalidCommand::AddItemAfterPlacing(item) | InvalidCommand::ZeroQuantity(item) => wire::add_item_command(item, at()),
+                    InvalidCommand::AddItemAfterPlacing(item) | InvalidCommand::ZeroQuantity(item) => {
+                        wire::add_item_command(item, at())
+                    }
                     InvalidCommand::RefundNotOwed => wire::refund_order_command(&body::RefundOrderV1::default(), at()),
                 };
                 assert!(is_refused(&order, command), "{what}: an invalid command was accepted");

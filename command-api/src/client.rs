@@ -127,12 +127,21 @@ impl CommandClient {
     }
 
     /// `POST /orders`.
-    pub async fn create_order(&self, body: &wire::CreateOrderV1, options: &CommandOptions) -> Result<Accepted, ClientError> {
+    pub async fn create_order(
+        &self,
+        body: &wire::CreateOrderV1,
+        options: &CommandOptions,
+    ) -> Result<Accepted, ClientError> {
         self.send(Method::POST, "/orders".to_owned(), Some(body), options).await
     }
 
     /// `POST /orders/{order_id}/items`.
-    pub async fn add_item(&self, order_id: Uuid, body: &wire::AddItemV1, options: &CommandOptions) -> Result<Accepted, ClientError> {
+    pub async fn add_item(
+        &self,
+        order_id: Uuid,
+        body: &wire::AddItemV1,
+        options: &CommandOptions,
+    ) -> Result<Accepted, ClientError> {
         self.send(Method::POST, format!("/orders/{order_id}/items"), Some(body), options).await
     }
 
@@ -148,8 +157,14 @@ impl CommandClient {
     }
 
     /// `DELETE /orders/{order_id}/items/{sku}` (no body).
-    pub async fn remove_item(&self, order_id: Uuid, sku: &str, options: &CommandOptions) -> Result<Accepted, ClientError> {
-        self.send::<()>(Method::DELETE, format!("/orders/{order_id}/items/{}", encode_segment(sku)), None, options).await
+    pub async fn remove_item(
+        &self,
+        order_id: Uuid,
+        sku: &str,
+        options: &CommandOptions,
+    ) -> Result<Accepted, ClientError> {
+        self.send::<()>(Method::DELETE, format!("/orders/{order_id}/items/{}", encode_segment(sku)), None, options)
+            .await
     }
 
     /// `PUT /orders/{order_id}/shipping-address`.
@@ -178,7 +193,12 @@ impl CommandClient {
     }
 
     /// `POST /orders/{order_id}/shipment`.
-    pub async fn ship_order(&self, order_id: Uuid, body: &wire::ShipOrderV1, options: &CommandOptions) -> Result<Accepted, ClientError> {
+    pub async fn ship_order(
+        &self,
+        order_id: Uuid,
+        body: &wire::ShipOrderV1,
+        options: &CommandOptions,
+    ) -> Result<Accepted, ClientError> {
         self.send(Method::POST, format!("/orders/{order_id}/shipment"), Some(body), options).await
     }
 
@@ -188,12 +208,22 @@ impl CommandClient {
     }
 
     /// `POST /orders/{order_id}/cancel`.
-    pub async fn cancel_order(&self, order_id: Uuid, body: &wire::CancelOrderV1, options: &CommandOptions) -> Result<Accepted, ClientError> {
+    pub async fn cancel_order(
+        &self,
+        order_id: Uuid,
+        body: &wire::CancelOrderV1,
+        options: &CommandOptions,
+    ) -> Result<Accepted, ClientError> {
         self.send(Method::POST, format!("/orders/{order_id}/cancel"), Some(body), options).await
     }
 
     /// `POST /orders/{order_id}/refund`.
-    pub async fn refund_order(&self, order_id: Uuid, body: &wire::RefundOrderV1, options: &CommandOptions) -> Result<Accepted, ClientError> {
+    pub async fn refund_order(
+        &self,
+        order_id: Uuid,
+        body: &wire::RefundOrderV1,
+        options: &CommandOptions,
+    ) -> Result<Accepted, ClientError> {
         self.send(Method::POST, format!("/orders/{order_id}/refund"), Some(body), options).await
     }
 
@@ -236,12 +266,12 @@ impl CommandClient {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await?;
-        let header = |headers: &HeaderMap, name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let header = |headers: &HeaderMap, name: &str| {
+            headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
+        };
         if status.is_success() {
-            let body = serde_json::from_slice::<CommandAccepted>(&bytes).map_err(|_| ClientError::Unexpected {
-                status,
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-            })?;
+            let body = serde_json::from_slice::<CommandAccepted>(&bytes)
+                .map_err(|_| ClientError::Unexpected { status, body: String::from_utf8_lossy(&bytes).into_owned() })?;
             return Ok(Accepted {
                 status,
                 body,
@@ -252,7 +282,9 @@ impl CommandClient {
             });
         }
         match serde_json::from_slice::<Problem>(&bytes) {
-            Ok(problem) => Err(ClientError::Problem { status, problem, correlation_id: header(&headers, CORRELATION_ID_HEADER) }),
+            Ok(problem) => {
+                Err(ClientError::Problem { status, problem, correlation_id: header(&headers, CORRELATION_ID_HEADER) })
+            }
             Err(_) => Err(ClientError::Unexpected { status, body: String::from_utf8_lossy(&bytes).into_owned() }),
         }
     }

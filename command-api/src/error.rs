@@ -126,9 +126,7 @@ impl ProblemType {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::OrderNotFound | Self::NotFound => StatusCode::NOT_FOUND,
-            Self::OrderAlreadyExists | Self::InvalidTransition | Self::ConcurrentModification => {
-                StatusCode::CONFLICT
-            }
+            Self::OrderAlreadyExists | Self::InvalidTransition | Self::ConcurrentModification => StatusCode::CONFLICT,
             Self::VersionMismatch => StatusCode::PRECONDITION_FAILED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -251,9 +249,9 @@ impl ApiError {
             Self::VersionMismatch { expected, actual } => {
                 format!("If-Match names version {expected}, but the order is at version {actual}")
             }
-            Self::Conflict { attempts } => format!(
-                "other requests kept changing the order; the command was tried {attempts} times, retry it"
-            ),
+            Self::Conflict { attempts } => {
+                format!("other requests kept changing the order; the command was tried {attempts} times, retry it")
+            }
             Self::IdempotencyKeyReused => {
                 "this Idempotency-Key was already used for a request with another method, path or body".to_owned()
             }
@@ -355,7 +353,8 @@ mod tests {
     #[test]
     fn a_missing_order_is_a_404_and_content_rules_are_422() {
         assert_eq!(ApiError::from_rejection(OrderError::NotCreated, None).to_problem().status, 404);
-        let problem = ApiError::from_rejection(OrderError::CannotPlaceWithoutItems, Some(OrderStatus::Draft)).to_problem();
+        let problem =
+            ApiError::from_rejection(OrderError::CannotPlaceWithoutItems, Some(OrderStatus::Draft)).to_problem();
         assert_eq!(problem.status, 422);
         assert_eq!(problem.problem_type, "/problems/business-rule-violated");
     }

@@ -76,7 +76,9 @@ impl<T: CommandBody> FromRequest<AppState> for CommandJson<T> {
             rejection if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 ApiError::PayloadTooLarge { limit: state.limits().max_body_bytes }
             }
-            BytesRejection::FailedToBufferBody(_) => ApiError::Malformed("the request body could not be read".to_owned()),
+            BytesRejection::FailedToBufferBody(_) => {
+                ApiError::Malformed("the request body could not be read".to_owned())
+            }
             other => ApiError::Malformed(other.body_text()),
         })?;
         let document = if bytes.iter().all(u8::is_ascii_whitespace) && T::MAY_BE_EMPTY {
@@ -190,20 +192,12 @@ fn parse_if_match(value: &str) -> Result<Option<i64>, ApiError> {
         return Ok(None);
     }
     let unquoted = value.strip_prefix("W/").unwrap_or(value);
-    let unquoted = unquoted
-        .strip_prefix('"')
-        .and_then(|rest| rest.strip_suffix('"'))
-        .unwrap_or(unquoted);
-    unquoted
-        .parse::<i64>()
-        .ok()
-        .filter(|version| *version >= 0)
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::Malformed(format!(
-                "If-Match must be one order version as returned in ETag, for example \"3\"; got {value:?}"
-            ))
-        })
+    let unquoted = unquoted.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')).unwrap_or(unquoted);
+    unquoted.parse::<i64>().ok().filter(|version| *version >= 0).map(Some).ok_or_else(|| {
+        ApiError::Malformed(format!(
+            "If-Match must be one order version as returned in ETag, for example \"3\"; got {value:?}"
+        ))
+    })
 }
 
 #[cfg(test)]

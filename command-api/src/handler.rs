@@ -56,9 +56,8 @@ pub(crate) async fn handle(
     };
     tracing::Span::current().record("order.id", tracing::field::display(request.order_id));
     let key = request.headers.idempotency_key.clone();
-    let fingerprint = key
-        .as_ref()
-        .map(|_| idempotency::fingerprint(request.method.as_str(), request.path, request.document));
+    let fingerprint =
+        key.as_ref().map(|_| idempotency::fingerprint(request.method.as_str(), request.path, request.document));
     if let (Some(key), Some(fingerprint)) = (&key, &fingerprint) {
         match idempotency::find(state, key, fingerprint).await {
             Ok(Some(stored)) => return stored,
@@ -87,7 +86,12 @@ pub(crate) async fn handle(
         Err(error) => {
             let storable = matches!(error, ApiError::Rejected { .. } | ApiError::NotFound(_));
             let problem = error.to_problem();
-            (error.problem_type().status(), schemas::PROBLEM_CONTENT_TYPE, serde_json::to_vec(&problem).unwrap_or_default(), storable)
+            (
+                error.problem_type().status(),
+                schemas::PROBLEM_CONTENT_TYPE,
+                serde_json::to_vec(&problem).unwrap_or_default(),
+                storable,
+            )
         }
     };
     if let (Some(key), Some(fingerprint), true) = (&key, &fingerprint, storable) {
@@ -105,7 +109,9 @@ pub(crate) async fn handle(
             if !status.is_server_error() {
                 // The body was already rendered above; send exactly those bytes.
                 *response.body_mut() = body.into();
-                response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(schemas::PROBLEM_CONTENT_TYPE));
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(schemas::PROBLEM_CONTENT_TYPE));
             }
             response
         }
@@ -124,7 +130,9 @@ async fn recover_recorded(
 ) -> Result<Execution, ApiError> {
     let error = match result {
         Ok(execution) if execution.token.is_none() => {
-            return match idempotency::recorded_command(state, request.order_id, command_id, request.order_id_generated).await? {
+            return match idempotency::recorded_command(state, request.order_id, command_id, request.order_id_generated)
+                .await?
+            {
                 Some(recorded) => {
                     tracing::info!(command.id = %command_id, "answering a retried no-op command from its record");
                     Ok(recorded)
@@ -137,7 +145,10 @@ async fn recover_recorded(
     };
     let may_be_a_retry = matches!(
         error,
-        ApiError::Rejected { .. } | ApiError::NotFound(_) | ApiError::VersionMismatch { .. } | ApiError::IdempotencyKeyReused
+        ApiError::Rejected { .. }
+            | ApiError::NotFound(_)
+            | ApiError::VersionMismatch { .. }
+            | ApiError::IdempotencyKeyReused
     );
     if !may_be_a_retry {
         return Err(error);

@@ -9,10 +9,10 @@ use axum::http::HeaderValue;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use event_store::IdempotencyError;
-use event_store::IdempotentResponse;
 use event_store::AppendError;
 use event_store::ExpectedVersion;
+use event_store::IdempotencyError;
+use event_store::IdempotentResponse;
 use event_store::Metadata;
 use event_store::NewEvent;
 use event_store::StreamRef;
@@ -36,7 +36,9 @@ pub(crate) async fn purge_expired_responses(state: AppState) {
         match state.store().delete_idempotent_responses_before(cutoff).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, %cutoff, "purged expired idempotent responses"),
-            Err(error) => tracing::warn!(error = %error, "purging expired idempotent responses failed; trying again later"),
+            Err(error) => {
+                tracing::warn!(error = %error, "purging expired idempotent responses failed; trying again later")
+            }
         }
         tokio::time::sleep(interval).await;
     }
@@ -110,17 +112,15 @@ pub(crate) async fn save(
 /// Rebuilds a stored response, with the headers a success carries derived again from its body.
 fn replay(stored: &IdempotentResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let content_type = HeaderValue::from_str(&stored.content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/json"));
+    let content_type =
+        HeaderValue::from_str(&stored.content_type).unwrap_or_else(|_| HeaderValue::from_static("application/json"));
     let mut response = (status, [(header::CONTENT_TYPE, content_type)], stored.body.clone()).into_response();
     if status.is_success() {
         if let Ok(accepted) = serde_json::from_slice::<CommandAccepted>(&stored.body) {
             accepted.add_headers(status, response.headers_mut());
         }
     }
-    response
-        .headers_mut()
-        .insert(HeaderName::from_static(REPLAYED_HEADER), HeaderValue::from_static("true"));
+    response.headers_mut().insert(HeaderName::from_static(REPLAYED_HEADER), HeaderValue::from_static("true"));
     response
 }
 
@@ -144,7 +144,11 @@ pub(crate) async fn recorded_command(
         let metadata = Metadata::for_command(command_id);
         match state.store().append(&stream, ExpectedVersion::Exact(-1), vec![probe], &metadata).await {
             Ok(result) if result.deduplicated => {
-                return Ok(Some(Execution { order_id: result.stream_id, version: result.last_version, token: Some(result.token) }));
+                return Ok(Some(Execution {
+                    order_id: result.stream_id,
+                    version: result.last_version,
+                    token: Some(result.token),
+                }));
             }
             Ok(result) => {
                 return Err(ApiError::Internal(anyhow::anyhow!(
@@ -154,7 +158,11 @@ pub(crate) async fn recorded_command(
                 )));
             }
             Err(AppendError::CommandIdReused { stream_id: original, .. }) if other_streams_too => stream_id = original,
-            Err(AppendError::Conflict { .. } | AppendError::CommandIdReused { .. } | AppendError::StreamTypeMismatch { .. }) => {
+            Err(
+                AppendError::Conflict { .. }
+                | AppendError::CommandIdReused { .. }
+                | AppendError::StreamTypeMismatch { .. },
+            ) => {
                 return Ok(None);
             }
             Err(AppendError::Database(error)) if crate::orders::is_unavailable(&error) => {

@@ -27,9 +27,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
 use axum::response::IntoResponse;
 use axum::response::Response;
+use axum::serve::ListenerExt;
 use axum::Json;
 use axum::Router;
 use tokio::net::TcpListener;

@@ -66,9 +66,7 @@ pub(crate) fn correlation_id(headers: &HeaderMap) -> String {
 /// 1 to 128 characters from `A-Z a-z 0-9 . _ : -`; anything else is replaced rather than refused.
 fn is_usable_correlation_id(value: &str) -> bool {
     (1..=128).contains(&value.len())
-        && value
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b':' | b'-'))
+        && value.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b':' | b'-'))
 }
 
 /// The trace id of a version-00 `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), unless it is all zeros.
@@ -109,20 +107,13 @@ pub(crate) async fn observe(State(state): State<AppState>, mut request: Request,
     let timeout = state.limits().request_timeout;
     let mut response = match tokio::time::timeout(timeout, next.run(request).instrument(span.clone())).await {
         Ok(response) => response,
-        Err(_) => ApiError::Unavailable(format!(
-            "the request did not finish within {} ms",
-            timeout.as_millis()
-        ))
-        .into_response(),
+        Err(_) => ApiError::Unavailable(format!("the request did not finish within {} ms", timeout.as_millis()))
+            .into_response(),
     };
 
     let status = response.status();
     let elapsed = started.elapsed();
-    let labels = [
-        ("method", method.to_string()),
-        ("route", route),
-        ("status", status.as_u16().to_string()),
-    ];
+    let labels = [("method", method.to_string()), ("route", route), ("status", status.as_u16().to_string())];
     metrics::counter!(telemetry::HTTP_REQUESTS, &labels).increment(1);
     metrics::histogram!(telemetry::HTTP_DURATION, &labels).record(elapsed.as_secs_f64());
 
@@ -213,10 +204,7 @@ mod tests {
     #[test]
     fn the_trace_id_of_traceparent_is_used_without_a_correlation_id() {
         let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        assert_eq!(
-            correlation_id(&headers(&[(TRACEPARENT_HEADER, traceparent)])),
-            "4bf92f3577b34da6a3ce929d0e0e4736"
-        );
+        assert_eq!(correlation_id(&headers(&[(TRACEPARENT_HEADER, traceparent)])), "4bf92f3577b34da6a3ce929d0e0e4736");
     }
 
     #[test]

@@ -94,9 +94,8 @@ impl utoipa::IntoResponses for CommandProblems {
         by_status
             .into_iter()
             .map(|(status, types)| {
-                let content = ContentBuilder::new()
-                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
-                    .build();
+                let content =
+                    ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Problem"))).build();
                 let response = ResponseBuilder::new()
                     .description(format!("problem+json: {}", types.join(", ")))
                     .content(schemas::PROBLEM_CONTENT_TYPE, content)

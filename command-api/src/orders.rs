@@ -197,7 +197,11 @@ pub(crate) async fn execute(state: &AppState, run: &CommandRun) -> Result<Execut
                     state.cache(run.order_id, LoadedOrder { order: after.clone(), version: result.last_version });
                     maybe_snapshot(state, run.order_id, loaded.version, result.last_version, after);
                 }
-                tracing::debug!(stream.version = result.last_version, deduplicated = result.deduplicated, "command appended");
+                tracing::debug!(
+                    stream.version = result.last_version,
+                    deduplicated = result.deduplicated,
+                    "command appended"
+                );
                 return Ok(Execution {
                     order_id: result.stream_id,
                     version: result.last_version,
@@ -215,16 +219,25 @@ pub(crate) async fn execute(state: &AppState, run: &CommandRun) -> Result<Execut
                 }
                 if !from_cache {
                     metrics::counter!(telemetry::CONFLICTS, "outcome" => "retried").increment(1);
-                    tracing::debug!(attempt = attempts, stream.version = actual, "another writer got in first; deciding again");
+                    tracing::debug!(
+                        attempt = attempts,
+                        stream.version = actual,
+                        "another writer got in first; deciding again"
+                    );
                     tokio::time::sleep(backoff(attempts)).await;
                 }
             }
             Err(AppendError::CommandIdReused { .. }) => return Err(ApiError::IdempotencyKeyReused),
-            Err(error) if error.is_retryable() || matches!(&error, AppendError::Database(database) if is_unavailable(database)) => {
+            Err(error)
+                if error.is_retryable()
+                    || matches!(&error, AppendError::Database(database) if is_unavailable(database)) =>
+            {
                 return Err(ApiError::Unavailable("the event store is busy".to_owned()));
             }
             Err(error) => {
-                return Err(ApiError::Internal(anyhow::Error::new(error).context("appending the events of the command")));
+                return Err(ApiError::Internal(
+                    anyhow::Error::new(error).context("appending the events of the command"),
+                ));
             }
         }
     }
@@ -248,10 +261,7 @@ fn maybe_snapshot(state: &AppState, order_id: OrderId, before: i64, after: i64, 
             metrics::counter!(telemetry::SNAPSHOTS, "result" => "skipped").increment(1);
             return;
         };
-        match store
-            .save_snapshot(order_id.as_uuid(), after, snapshot::SNAPSHOT_SCHEMA_VERSION, &snapshot)
-            .await
-        {
+        match store.save_snapshot(order_id.as_uuid(), after, snapshot::SNAPSHOT_SCHEMA_VERSION, &snapshot).await {
             Ok(()) => metrics::counter!(telemetry::SNAPSHOTS, "result" => "saved").increment(1),
             Err(error) => {
                 metrics::counter!(telemetry::SNAPSHOTS, "result" => "failed").increment(1);

@@ -50,11 +50,7 @@ pub(crate) fn encode(order: &Order) -> Option<Value> {
 /// Rebuilds the state a snapshot was taken from.
 pub(crate) fn decode(state: &Value) -> Result<Order, SnapshotDecodeError> {
     let snapshot = SnapshotV1::deserialize(state)?;
-    let events = snapshot
-        .events
-        .into_iter()
-        .map(OrderEvent::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
+    let events = snapshot.events.into_iter().map(OrderEvent::try_from).collect::<Result<Vec<_>, _>>()?;
     Ok(aggregates::replay(events.iter()))
 }
 
@@ -212,7 +208,8 @@ mod tests {
         }
 
         fn item(self, sku: &str, quantity: i64) -> Self {
-            let body = wire::AddItemV1 { sku: sku.into(), name: format!("Product {sku}"), unit_price_minor: 1250, quantity };
+            let body =
+                wire::AddItemV1 { sku: sku.into(), name: format!("Product {sku}"), unit_price_minor: 1250, quantity };
             self.run(|at| aggregates::wire::add_item_command(&body, at).expect("valid"))
         }
 

@@ -55,10 +55,7 @@ impl AppState {
             .connect(settings.database_url.expose_secret())
             .await
             .context("connecting to Postgres (DATABASE_URL)")?;
-        event_store::MIGRATOR
-            .run(&pool)
-            .await
-            .context("running the event-store migrations")?;
+        event_store::MIGRATOR.run(&pool).await.context("running the event-store migrations")?;
         Ok(Self::new(pool, settings))
     }
 
@@ -170,11 +167,7 @@ impl OrderLocks {
             let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             held.entry(order_id).or_default().clone()
         };
-        OrderGuard {
-            guard: Some(lock.lock_owned().await),
-            held: self.held.clone(),
-            order_id,
-        }
+        OrderGuard { guard: Some(lock.lock_owned().await), held: self.held.clone(), order_id }
     }
 }
 

@@ -44,21 +44,20 @@ pub fn init_tracing(format: LogFormat, filter: &str) -> anyhow::Result<()> {
 }
 
 /// The subscriber of `init_tracing`, writing to `writer`.
-pub(crate) fn subscriber<W>(format: LogFormat, filter: EnvFilter, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+pub(crate) fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
 where
     W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
 {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match format {
         LogFormat::Text => Box::new(builder.finish()),
-        LogFormat::Json => Box::new(
-            builder
-                .json()
-                .flatten_event(true)
-                .with_current_span(false)
-                .with_span_list(true)
-                .finish(),
-        ),
+        LogFormat::Json => {
+            Box::new(builder.json().flatten_event(true).with_current_span(false).with_span_list(true).finish())
+        }
     }
 }
 

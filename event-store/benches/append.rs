@@ -153,7 +153,11 @@ async fn run(args: &Args, options: PgConnectOptions) -> Result<(), BoxError> {
     .fetch_all(&pool)
     .await?;
     let settings: Vec<String> = settings.into_iter().map(|(name, value)| format!("{name}={value}")).collect();
-    println!("postgres: {}; client and server share {} CPUs", settings.join(", "), std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "postgres: {}; client and server share {} CPUs",
+        settings.join(", "),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!(
         "each row: {} interleaved slices of {} s per workload, each after {} s warm-up; latency is per append",
         args.rounds, args.seconds, args.warmup_seconds
@@ -162,8 +166,19 @@ async fn run(args: &Args, options: PgConnectOptions) -> Result<(), BoxError> {
     println!("ratio = event store appends/s divided by raw INSERT appends/s; 'indexed' = raw INSERT into a table with the store's four keys");
     println!(
         "{:>5} {:>5} | {:>11} {:>9} {:>7} {:>7} | {:>11} {:>9} {:>7} {:>7} | {:>6} | {:>13} {:>6}",
-        "batch", "conc", "store app/s", "events/s", "p50 ms", "p99 ms", "raw app/s", "events/s", "p50 ms", "p99 ms", "ratio",
-        "indexed app/s", "ratio"
+        "batch",
+        "conc",
+        "store app/s",
+        "events/s",
+        "p50 ms",
+        "p99 ms",
+        "raw app/s",
+        "events/s",
+        "p50 ms",
+        "p99 ms",
+        "ratio",
+        "indexed app/s",
+        "ratio"
     );
     let store = EventStore::new(pool.clone());
     for &batch in &args.batch {
@@ -258,7 +273,13 @@ fn order_payload(index: usize) -> Value {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type WorkerResult = Result<(u64, Histogram<u64>), BoxError>;
 
-async fn worker(store: EventStore, workload: Workload, batch: usize, start: Instant, deadline: Instant) -> WorkerResult {
+async fn worker(
+    store: EventStore,
+    workload: Workload,
+    batch: usize,
+    start: Instant,
+    deadline: Instant,
+) -> WorkerResult {
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut appends = 0;
     let mut stream = StreamRef::new(Uuid::now_v7(), "order");
@@ -272,7 +293,8 @@ async fn worker(store: EventStore, workload: Workload, batch: usize, start: Inst
             stream = StreamRef::new(Uuid::now_v7(), "order");
             version = 0;
         }
-        let events: Vec<NewEvent> = (0..batch).map(|index| NewEvent::new("order.placed", 1, order_payload(index))).collect();
+        let events: Vec<NewEvent> =
+            (0..batch).map(|index| NewEvent::new("order.placed", 1, order_payload(index))).collect();
         let metadata = Metadata::for_command(Uuid::now_v7());
         let began = Instant::now();
         match workload {
@@ -337,9 +359,11 @@ async fn insert_rows(
 ) -> Result<(), sqlx::Error> {
     let table = workload.table();
     if let [event] = events {
-        let insert = format!("INSERT INTO {table} (stream_id, stream_type, version, event_id, event_type, schema_version, \
+        let insert = format!(
+            "INSERT INTO {table} (stream_id, stream_type, version, event_id, event_type, schema_version, \
              payload, metadata, recorded_at, command_id, envelope, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        );
         // The same single statement, plus a NOTIFY queued in its (implicit) transaction.
         let statement = if workload == Workload::RawInsertWithNotify {
             format!("WITH inserted AS ({insert} RETURNING 1) SELECT pg_notify('event_store_bench', '') FROM inserted")
@@ -347,20 +371,20 @@ async fn insert_rows(
             insert
         };
         sqlx::query(&statement)
-        .bind(stream.id)
-        .bind(&stream.stream_type)
-        .bind(version + 1)
-        .bind(event.event_id)
-        .bind(&event.event_type)
-        .bind(event.schema_version)
-        .bind(&event.payload)
-        .bind(metadata)
-        .bind(recorded_at)
-        .bind(Uuid::now_v7())
-        .bind(&envelopes[0])
-        .bind(hash)
-        .execute(connection)
-        .await?;
+            .bind(stream.id)
+            .bind(&stream.stream_type)
+            .bind(version + 1)
+            .bind(event.event_id)
+            .bind(&event.event_type)
+            .bind(event.schema_version)
+            .bind(&event.payload)
+            .bind(metadata)
+            .bind(recorded_at)
+            .bind(Uuid::now_v7())
+            .bind(&envelopes[0])
+            .bind(hash)
+            .execute(connection)
+            .await?;
     } else {
         sqlx::query(&format!(
             "INSERT INTO {table} (stream_id, stream_type, version, event_id, event_type, schema_version, \

@@ -91,8 +91,7 @@ impl EnvelopeFields<'_> {
     /// forms `\b \t \n \f \r`, other control characters as lowercase `\u00xx`, everything else as is);
     /// ids and the timestamp need no escaping at all.
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        let mut bytes =
-            Vec::with_capacity(self.canonical_payload.len() + self.canonical_metadata.len() + 320);
+        let mut bytes = Vec::with_capacity(self.canonical_payload.len() + self.canonical_metadata.len() + 320);
         // Members in JCS order: keys sorted by their UTF-16 code units (all ASCII here).
         bytes.extend_from_slice(b"{\"event_id\":\"");
         bytes.extend_from_slice(self.event_id.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());

@@ -22,12 +22,11 @@ impl EventStore {
         key: &str,
         request_fingerprint: &str,
     ) -> Result<Option<IdempotentResponse>, IdempotencyError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM event_store.idempotency_keys WHERE idempotency_key = $1"
-        ))
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM event_store.idempotency_keys WHERE idempotency_key = $1"))
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(row) = row else { return Ok(None) };
         let stored = response_from_row(&row)?;
         if stored.request_fingerprint != request_fingerprint {

@@ -74,7 +74,5 @@ pub use types::VerifyReport;
 ///
 /// Versions are timestamps, so they never collide with other crates' migrators, and migrations
 /// recorded by other crates in the same `_sqlx_migrations` table are ignored.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate::Migrator {
-    ignore_missing: true,
-    ..sqlx::migrate!("./migrations")
-};
+pub static MIGRATOR: sqlx::migrate::Migrator =
+    sqlx::migrate::Migrator { ignore_missing: true, ..sqlx::migrate!("./migrations") };

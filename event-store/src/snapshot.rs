@@ -49,11 +49,7 @@ impl EventStore {
     ///
     /// Snapshots of other schema versions are ignored (the caller then replays from the first event).
     #[tracing::instrument(skip_all, fields(stream.id = %stream_id), err(level = "debug"))]
-    pub async fn load_snapshot(
-        &self,
-        stream_id: Uuid,
-        schema_version: i32,
-    ) -> Result<Option<Snapshot>, ReadError> {
+    pub async fn load_snapshot(&self, stream_id: Uuid, schema_version: i32) -> Result<Option<Snapshot>, ReadError> {
         let row: Option<(i64, Value, DateTime<Utc>)> = sqlx::query_as(
             "SELECT version, state, taken_at FROM event_store.snapshots \
              WHERE stream_id = $1 AND schema_version = $2",

@@ -14,9 +14,7 @@ use uuid::Uuid;
 use crate::envelope::{canonical, canonical_value, EnvelopeFields};
 use crate::error::{AppendError, ReadError};
 use crate::position::LogPosition;
-use crate::types::{
-    AppendResult, AppendedEvent, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StreamRef,
-};
+use crate::types::{AppendResult, AppendedEvent, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StreamRef};
 
 /// The largest payload of one event, measured as its RFC 8785 canonical JSON: 256 KiB.
 ///
@@ -178,7 +176,8 @@ impl EventStore {
                 return original_result(original, stream, metadata);
             }
             let head = self.fetch_stream_head(stream.id).await?;
-            if let Some((_, stored_type)) = head.as_ref().filter(|(_, stored_type)| *stored_type != stream.stream_type) {
+            if let Some((_, stored_type)) = head.as_ref().filter(|(_, stored_type)| *stored_type != stream.stream_type)
+            {
                 return Err(AppendError::StreamTypeMismatch {
                     stream_id: stream.id,
                     stored: stored_type.clone(),
@@ -368,11 +367,7 @@ impl EventStore {
     /// An open writing transaction anywhere in the cluster holds the log back until it ends.
     /// `limit` is clamped to `1..=MAX_READ_BATCH`.
     #[tracing::instrument(skip_all, fields(event.position = %checkpoint), err(level = "debug"))]
-    pub async fn read_all_from(
-        &self,
-        checkpoint: LogPosition,
-        limit: i64,
-    ) -> Result<Vec<RecordedEvent>, ReadError> {
+    pub async fn read_all_from(&self, checkpoint: LogPosition, limit: i64) -> Result<Vec<RecordedEvent>, ReadError> {
         // ORDER BY names the table's columns: the select list aliases a bigint cast as
         // `transaction_id`, and sorting by that alias would bypass the primary key index.
         let rows = sqlx::query(&format!(
@@ -401,9 +396,8 @@ impl EventStore {
         )
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map_or(LogPosition::START, |(transaction_id, position)| {
-            LogPosition::new(transaction_id as u64, position)
-        }))
+        Ok(row
+            .map_or(LogPosition::START, |(transaction_id, position)| LogPosition::new(transaction_id as u64, position)))
     }
 }
 
@@ -438,7 +432,8 @@ impl PreparedAppend {
         }
         let mut canonical_payloads = Vec::with_capacity(events.len());
         for (index, event) in events.iter().enumerate() {
-            let invalid = |reason: &str| AppendError::InvalidEvent { event_id: event.event_id, reason: reason.to_owned() };
+            let invalid =
+                |reason: &str| AppendError::InvalidEvent { event_id: event.event_id, reason: reason.to_owned() };
             if event.event_id.get_version_num() != 7 {
                 return Err(invalid("the event id must be a UUID v7"));
             }
@@ -507,7 +502,11 @@ fn append_result(stream_id: Uuid, appended: Vec<(AppendedEvent, i64)>, deduplica
 }
 
 /// The stored result of a command id, unless it was stored for another stream.
-fn original_result(original: AppendResult, stream: &StreamRef, metadata: &Metadata) -> Result<AppendResult, AppendError> {
+fn original_result(
+    original: AppendResult,
+    stream: &StreamRef,
+    metadata: &Metadata,
+) -> Result<AppendResult, AppendError> {
     if original.stream_id != stream.id {
         return Err(AppendError::CommandIdReused { command_id: metadata.command_id, stream_id: original.stream_id });
     }
@@ -544,4 +543,3 @@ fn unique_violation(error: &sqlx::Error) -> Option<&str> {
         _ => None,
     }
 }
-

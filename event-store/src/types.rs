@@ -83,13 +83,7 @@ pub struct Metadata {
 impl Metadata {
     /// Metadata with the given command id, the command id as correlation id, and nothing else.
     pub fn for_command(command_id: Uuid) -> Self {
-        Self {
-            command_id,
-            correlation_id: command_id.to_string(),
-            causation_id: None,
-            actor: None,
-            extra: Map::new(),
-        }
+        Self { command_id, correlation_id: command_id.to_string(), causation_id: None, actor: None, extra: Map::new() }
     }
 }
 

@@ -55,7 +55,8 @@ impl EventStore {
                 after = (stream_id, version);
                 if walk.as_ref().is_none_or(|walk| walk.stream_id != stream_id) {
                     report.streams_checked += 1;
-                    walk = Some(StreamWalk { stream_id, previous_version: 0, previous_hash: GENESIS_HASH, broken: false });
+                    walk =
+                        Some(StreamWalk { stream_id, previous_version: 0, previous_hash: GENESIS_HASH, broken: false });
                 }
                 let Some(current) = walk.as_mut() else { continue };
                 if current.broken {
@@ -101,7 +102,8 @@ impl StreamWalk {
             return Ok(Some(VerifyFailureKind::VersionSequence { expected, found: version }));
         }
         let global_position: i64 = row.try_get("global_position")?;
-        let encode_failure = |error: serde_json::Error| ReadError::Decode { global_position, reason: error.to_string() };
+        let encode_failure =
+            |error: serde_json::Error| ReadError::Decode { global_position, reason: error.to_string() };
         let payload: Value = row.try_get("payload")?;
         let metadata: Value = row.try_get("metadata")?;
         let stream_type: String = row.try_get("stream_type")?;

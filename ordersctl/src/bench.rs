@@ -101,7 +101,11 @@ async fn rebuild_measured(
         ProjectionName::OrderViews => RebuildTarget::Views,
         ProjectionName::OrderSearch => {
             let alias = format!("{}-bench", context.connection.search_alias);
-            RebuildTarget::Search(SearchIndex::new(&context.connection.elasticsearch_url, &alias, &format!("{alias}-v1"))?)
+            RebuildTarget::Search(SearchIndex::new(
+                &context.connection.elasticsearch_url,
+                &alias,
+                &format!("{alias}-v1"),
+            )?)
         }
     };
     let outcome = projections::rebuild_projection(&context.pool, &target, false, &mut on_batch).await?;
@@ -186,7 +190,10 @@ impl CpuSample {
     const TICKS_PER_SECOND: f64 = 100.0;
 
     fn take() -> Self {
-        let mut sample = CpuSample { client: process_ticks("/proc/self/stat").map_or(0, |(_, ticks)| ticks), ..CpuSample::default() };
+        let mut sample = CpuSample {
+            client: process_ticks("/proc/self/stat").map_or(0, |(_, ticks)| ticks),
+            ..CpuSample::default()
+        };
         if let Ok(entries) = std::fs::read_dir("/proc") {
             for entry in entries.flatten() {
                 let name = entry.file_name();

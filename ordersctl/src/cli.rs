@@ -44,7 +44,13 @@ pub(crate) struct ConnectionArgs {
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
     pub(crate) database_url: String,
     /// Elasticsearch URL.
-    #[arg(long, global = true, env = "ELASTICSEARCH_URL", hide_env_values = true, default_value = "http://127.0.0.1:19200")]
+    #[arg(
+        long,
+        global = true,
+        env = "ELASTICSEARCH_URL",
+        hide_env_values = true,
+        default_value = "http://127.0.0.1:19200"
+    )]
     pub(crate) elasticsearch_url: String,
     /// Alias of the order search index (what readers use).
     #[arg(long, global = true, env = "ELASTICSEARCH_ALIAS", hide_env_values = true, default_value = schemas::ELASTICSEARCH_ALIAS)]
@@ -123,7 +129,9 @@ pub(crate) struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  ordersctl projections rebuild order_views\n  ordersctl projections rebuild --all --keep-old")]
+#[command(
+    after_help = "Examples:\n  ordersctl projections rebuild order_views\n  ordersctl projections rebuild --all --keep-old"
+)]
 pub(crate) struct RebuildArgs {
     /// The projection to rebuild.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
@@ -225,8 +233,10 @@ fn parse_position(text: &str) -> Result<LogPosition, String> {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Each line is one event with its hash and `log_position`; resume an interrupted export with\n  \
-ordersctl export --from-position \"$(tail -n1 events.jsonl | jq -r .log_position)\" >> events.jsonl")]
+#[command(
+    after_help = "Each line is one event with its hash and `log_position`; resume an interrupted export with\n  \
+ordersctl export --from-position \"$(tail -n1 events.jsonl | jq -r .log_position)\" >> events.jsonl"
+)]
 pub(crate) struct ExportArgs {
     /// Start after this log position (`<xid8>:<position>` as in the `log_position` of an exported line; `0` = start).
     #[arg(long, value_parser = parse_position, value_name = "XID8:POSITION")]
@@ -246,8 +256,10 @@ pub(crate) struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example (into a scratch database):\n  createdb -h 127.0.0.1 -p 55432 -U orders_admin audit_copy\n  \
-ordersctl --database-url postgres://orders_admin:orders_admin@127.0.0.1:55432/audit_copy import events.jsonl")]
+#[command(
+    after_help = "Example (into a scratch database):\n  createdb -h 127.0.0.1 -p 55432 -U orders_admin audit_copy\n  \
+ordersctl --database-url postgres://orders_admin:orders_admin@127.0.0.1:55432/audit_copy import events.jsonl"
+)]
 pub(crate) struct ImportArgs {
     /// The export file (`-` for standard input).
     pub(crate) file: PathBuf,
@@ -305,8 +317,12 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Projections(ProjectionsCommand::Status(args)) => crate::status::run(&context, &output, &args).await,
         Command::Projections(ProjectionsCommand::Rebuild(args)) => crate::rebuild::run(&context, &output, &args).await,
-        Command::Projections(ProjectionsCommand::Verify(args)) => crate::verify_view::run(&context, &output, &args).await,
-        Command::Projections(ProjectionsCommand::RetryParked(args)) => crate::retry::run(&context, &output, &args).await,
+        Command::Projections(ProjectionsCommand::Verify(args)) => {
+            crate::verify_view::run(&context, &output, &args).await
+        }
+        Command::Projections(ProjectionsCommand::RetryParked(args)) => {
+            crate::retry::run(&context, &output, &args).await
+        }
         Command::Replay(args) => crate::replay::run(&context, &output, &args).await,
         Command::Export(args) => crate::export::run(&context, &output, &args).await,
         Command::Import(args) => crate::import::run(&context, &output, &args).await,

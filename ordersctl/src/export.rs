@@ -78,7 +78,9 @@ pub(crate) async fn run(context: &Context, output: &Output, args: &ExportArgs) -
         eprintln!(
             "exported {} events{}",
             count(lines.exported),
-            resume.map_or_else(String::new, |position| format!("; continue after the last one with --from-position {position}"))
+            resume.map_or_else(String::new, |position| format!(
+                "; continue after the last one with --from-position {position}"
+            ))
         );
     }
     Ok(Outcome::Clean)

@@ -46,7 +46,8 @@ pub(crate) fn envelope_bytes(event: &RecordedEvent) -> Result<Vec<u8>, serde_jso
 
 pub(crate) async fn run(context: &Context, output: &Output, args: &ImportArgs) -> Result<Outcome, Error> {
     event_store::MIGRATOR.run(&context.pool).await?;
-    let (existing,): (i64,) = sqlx::query_as("SELECT count(*) FROM event_store.events").fetch_one(&context.pool).await?;
+    let (existing,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM event_store.events").fetch_one(&context.pool).await?;
     if existing > 0 {
         return Err(Error::ImportTargetNotEmpty { events: existing });
     }

@@ -156,7 +156,8 @@ fn print_state(output: &Output, order_id: Uuid, events: &[RecordedEvent], as_of:
     output.line(format!(
         "{} {order_id} as of version {version} of {latest}{}",
         output.bold("order"),
-        recorded_at.map_or_else(String::new, |time| format!(" (recorded {})", time.format("%Y-%m-%d %H:%M:%S%.3f UTC")))
+        recorded_at
+            .map_or_else(String::new, |time| format!(" (recorded {})", time.format("%Y-%m-%d %H:%M:%S%.3f UTC")))
     ));
     let Some(details) = state.details() else {
         output.line("no events up to that point: the order did not exist yet");
@@ -174,19 +175,36 @@ fn print_state(output: &Output, order_id: Uuid, events: &[RecordedEvent], as_of:
         fields.push(("placed", placed_at.to_rfc3339()));
     }
     if let Some(address) = details.shipping_address() {
-        fields.push(("ship to", format!("{}, {}, {} {}, {}", address.recipient_name, address.line1, address.postal_code, address.city, address.country)));
+        fields.push((
+            "ship to",
+            format!(
+                "{}, {}, {} {}, {}",
+                address.recipient_name, address.line1, address.postal_code, address.city, address.country
+            ),
+        ));
     }
     if let Some(payment) = details.payment() {
         fields.push(("payment", format!("{} at {}", money(payment.amount), payment.paid_at.to_rfc3339())));
     }
     if let Some(shipment) = details.shipment() {
-        fields.push(("shipment", format!("{} {} at {}", shipment.carrier, shipment.tracking_number, shipment.shipped_at.to_rfc3339())));
+        fields.push((
+            "shipment",
+            format!("{} {} at {}", shipment.carrier, shipment.tracking_number, shipment.shipped_at.to_rfc3339()),
+        ));
     }
     if let Some(delivered_at) = details.delivered_at() {
         fields.push(("delivered", delivered_at.to_rfc3339()));
     }
     if let Some(cancellation) = details.cancellation() {
-        fields.push(("cancelled", format!("{} ({}) at {}", cancellation.reason, cancellation.previous_status, cancellation.cancelled_at.to_rfc3339())));
+        fields.push((
+            "cancelled",
+            format!(
+                "{} ({}) at {}",
+                cancellation.reason,
+                cancellation.previous_status,
+                cancellation.cancelled_at.to_rfc3339()
+            ),
+        ));
     }
     if let Some(refund_due) = details.refund_due() {
         fields.push(("refund due", money(refund_due)));
@@ -313,7 +331,9 @@ fn summarize(event: &OrderEvent) -> String {
             Some(reference) => format!("payment of {} confirmed (reference {reference})", money(*amount)),
             None => format!("payment of {} confirmed", money(*amount)),
         },
-        OrderEvent::Shipped { carrier, tracking_number, .. } => format!("shipped with {carrier}, tracking {tracking_number}"),
+        OrderEvent::Shipped { carrier, tracking_number, .. } => {
+            format!("shipped with {carrier}, tracking {tracking_number}")
+        }
         OrderEvent::Delivered { .. } => "delivered".to_owned(),
         OrderEvent::Cancelled { reason, previous_status, refund_due, .. } => match refund_due {
             Some(due) => format!("cancelled while {previous_status}: {reason}; refund due {}", money(*due)),

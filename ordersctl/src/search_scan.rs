@@ -54,7 +54,8 @@ impl Document {
         let id = hit["_id"].as_str().unwrap_or_default().to_owned();
         let version = hit["_version"].as_i64().unwrap_or(-1);
         let source = hit["_source"].clone();
-        let canonical = serde_json_canonicalizer::to_vec(&json!({ "_id": id, "_version": version, "_source": source }))?;
+        let canonical =
+            serde_json_canonicalizer::to_vec(&json!({ "_id": id, "_version": version, "_source": source }))?;
         Ok(Self { id, version, source, digest: Sha256::digest(&canonical).into() })
     }
 }

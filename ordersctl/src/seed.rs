@@ -179,7 +179,9 @@ async fn append_history(store: &EventStore, history: Vec<OrderCommand>, index: u
         // The payment must equal the total, which only the folded state knows.
         let command = match command {
             OrderCommand::ConfirmPayment { payment_reference, requested_at, .. } => match order.details() {
-                Some(details) => OrderCommand::ConfirmPayment { amount: details.total(), payment_reference, requested_at },
+                Some(details) => {
+                    OrderCommand::ConfirmPayment { amount: details.total(), payment_reference, requested_at }
+                }
                 None => continue,
             },
             other => other,
@@ -266,7 +268,16 @@ const CITIES: [(&str, Option<&str>, &str, &str); 8] = [
     ("Kraków", None, "31-001", "PL"),
 ];
 
-const NAMES: [&str; 8] = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Barbara Liskov", "Edsger Dijkstra", "Frances Allen", "Donald Knuth", "Radia Perlman"];
+const NAMES: [&str; 8] = [
+    "Ada Lovelace",
+    "Grace Hopper",
+    "Alan Turing",
+    "Barbara Liskov",
+    "Edsger Dijkstra",
+    "Frances Allen",
+    "Donald Knuth",
+    "Radia Perlman",
+];
 
 /// One random history as commands with increasing times, ending at or before `now`.
 fn random_history(random: &mut StdRng, now: DateTime<Utc>, days: u32) -> Vec<OrderCommand> {
@@ -307,7 +318,10 @@ fn random_history(random: &mut StdRng, now: DateTime<Utc>, days: u32) -> Vec<Ord
         });
     }
     if skus.len() > 1 && random.random_bool(0.1) {
-        commands.push(OrderCommand::RemoveItem { sku: Sku::parse(skus[skus.len() - 1].0).expect(valid), requested_at: tick(random) });
+        commands.push(OrderCommand::RemoveItem {
+            sku: Sku::parse(skus[skus.len() - 1].0).expect(valid),
+            requested_at: tick(random),
+        });
     }
     let (city, region, postal_code, country) = CITIES[random.random_range(0..CITIES.len())];
     commands.push(OrderCommand::SetShippingAddress {
@@ -343,26 +357,37 @@ fn random_history(random: &mut StdRng, now: DateTime<Utc>, days: u32) -> Vec<Ord
     // The payment must equal the total: the domain computes it, so it is filled in when deciding.
     commands.push(OrderCommand::ConfirmPayment {
         amount: aggregates::Money::new(Amount::ZERO, currency),
-        payment_reference: Some(PaymentReference::parse(&format!("PAY-{:08}", random.random_range(0..100_000_000))).expect(valid)),
+        payment_reference: Some(
+            PaymentReference::parse(&format!("PAY-{:08}", random.random_range(0..100_000_000))).expect(valid),
+        ),
         requested_at: tick(random),
     });
     if random.random_bool(0.06) {
         let at = tick(random);
         commands.push(cancel("item out of stock", at));
         if random.random_bool(0.9) {
-            commands.push(OrderCommand::Refund { amount: None, reason: Some(RefundReason::parse("order cancelled after payment").expect(valid)), requested_at: tick(random) });
+            commands.push(OrderCommand::Refund {
+                amount: None,
+                reason: Some(RefundReason::parse("order cancelled after payment").expect(valid)),
+                requested_at: tick(random),
+            });
         }
         return commands;
     }
     commands.push(OrderCommand::Ship {
         carrier: Carrier::parse(["DHL", "UPS", "PostNL", "La Poste"][random.random_range(0..4)]).expect(valid),
-        tracking_number: TrackingNumber::parse(&format!("TRK{:010}", random.random_range(0..10_000_000_000_i64))).expect(valid),
+        tracking_number: TrackingNumber::parse(&format!("TRK{:010}", random.random_range(0..10_000_000_000_i64)))
+            .expect(valid),
         requested_at: tick(random),
     });
     if random.random_bool(0.97) {
         commands.push(OrderCommand::ConfirmDelivery { requested_at: tick(random) });
         if random.random_bool(0.04) {
-            commands.push(OrderCommand::Refund { amount: None, reason: Some(RefundReason::parse("damaged in transit").expect(valid)), requested_at: tick(random) });
+            commands.push(OrderCommand::Refund {
+                amount: None,
+                reason: Some(RefundReason::parse("damaged in transit").expect(valid)),
+                requested_at: tick(random),
+            });
         }
     }
     commands

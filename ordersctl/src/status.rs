@@ -6,16 +6,16 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use event_store::LogPosition;
-use projections::{Projector, ProjectionStatus};
+use projections::{ProjectionStatus, Projector};
 use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::cli::{ProjectionName, StatusArgs};
 use crate::context::Context;
 use crate::error::Error;
-use projections::MaintenanceLock;
 use crate::output::{count, duration, rate, Align, Output, Table};
 use crate::Outcome;
+use projections::MaintenanceLock;
 
 /// The status line of one projection, as printed with `--json`.
 #[derive(Debug, Clone, Serialize)]
@@ -161,7 +161,10 @@ async fn last_error(pool: &PgPool, projection: &str) -> Result<Option<LastError>
 
 async fn checkpoint_updated_at(pool: &PgPool, name: &str) -> Result<Option<DateTime<Utc>>, Error> {
     let row: Option<(DateTime<Utc>,)> =
-        sqlx::query_as("SELECT updated_at FROM projections.checkpoints WHERE name = $1").bind(name).fetch_optional(pool).await?;
+        sqlx::query_as("SELECT updated_at FROM projections.checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?;
     Ok(row.map(|(updated_at,)| updated_at))
 }
 

@@ -18,11 +18,11 @@ use sqlx::{PgConnection, PgPool, Row};
 use crate::cli::{ProjectionName, VerifyArgs};
 use crate::context::Context;
 use crate::error::Error;
-use projections::MaintenanceLock;
 use crate::output::{count, duration, Align, Output, Table};
 use crate::progress::Progress;
 use crate::search_scan::{self, Document, DocumentCursor};
 use crate::Outcome;
+use projections::MaintenanceLock;
 
 const VIEWS_SCRATCH_SUFFIX: &str = "_verify";
 const SCRATCH_SUFFIX_NAME: &str = "verify";
@@ -248,7 +248,8 @@ async fn compare_table(
     let keys = key_columns(base);
     let join = keys.iter().map(|key| format!("l.{key} = s.{key}")).collect::<Vec<_>>().join(" AND ");
     let from = format!("{live_table} l FULL JOIN {scratch_table} s ON {join} WHERE l::text IS DISTINCT FROM s::text");
-    let (differing,): (i64,) = sqlx::query_as(&format!("SELECT count(*) FROM {from}")).fetch_one(&mut *connection).await?;
+    let (differing,): (i64,) =
+        sqlx::query_as(&format!("SELECT count(*) FROM {from}")).fetch_one(&mut *connection).await?;
     let order = keys.iter().map(|key| format!("coalesce(l.{key}, s.{key})")).collect::<Vec<_>>().join(", ");
     let rows = sqlx::query(&format!(
         "SELECT to_jsonb(l) AS live, to_jsonb(s) AS rebuilt FROM {from} ORDER BY {order} LIMIT $1"
@@ -287,15 +288,13 @@ async fn checksum_of(connection: &mut PgConnection, table: &str) -> Result<(i64,
 /// Describes how a live row differs from the rebuilt one (either may be missing).
 fn row_difference(keys: &[&str], live: Option<&Value>, rebuilt: Option<&Value>) -> Difference {
     let present = live.or(rebuilt).cloned().unwrap_or(Value::Null);
-    let key = keys
-        .iter()
-        .map(|column| format!("{column}={}", plain(&present[*column])))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let key = keys.iter().map(|column| format!("{column}={}", plain(&present[*column]))).collect::<Vec<_>>().join(", ");
     match (live, rebuilt) {
         (None, _) => Difference { key, kind: "missing_in_live", columns: Vec::new() },
         (_, None) => Difference { key, kind: "extra_in_live", columns: Vec::new() },
-        (Some(live), Some(rebuilt)) => Difference { key, kind: "differs", columns: field_differences("", live, rebuilt) },
+        (Some(live), Some(rebuilt)) => {
+            Difference { key, kind: "differs", columns: field_differences("", live, rebuilt) }
+        }
     }
 }
 
@@ -340,9 +339,8 @@ async fn verify_search(context: &Context, args: &VerifyArgs) -> Result<VerifyRep
         scratch.delete_index(&leftover).await?;
     }
     reset_bookkeeping(&context.pool, &name).await?;
-    let projector = Projector::order_search(context.pool.clone(), scratch.clone())
-        .with_name(&name)
-        .with_options(scratch_options());
+    let projector =
+        Projector::order_search(context.pool.clone(), scratch.clone()).with_name(&name).with_options(scratch_options());
     projector.prepare().await?;
 
     let mut progress = Progress::new("verify search", context.count_events().await?, args.progress_every);
@@ -448,7 +446,10 @@ async fn compare_indices(
             }
             (std::cmp::Ordering::Greater, rest, Some(only_rebuilt)) => {
                 rebuilt_tally.add(&only_rebuilt);
-                note(Difference { key: only_rebuilt.id, kind: "missing_in_live", columns: Vec::new() }, &mut differences);
+                note(
+                    Difference { key: only_rebuilt.id, kind: "missing_in_live", columns: Vec::new() },
+                    &mut differences,
+                );
                 live = rest;
                 rebuilt = rebuilt_cursor.next().await?;
             }

@@ -67,7 +67,10 @@ async fn main() {
     let admin_url = url("DATABASE_URL");
     let database = format!("bench_{id}");
     let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("DATABASE_URL connects");
-    sqlx::query(&format!("CREATE DATABASE {database}")).execute(&mut admin).await.expect("the bench database is created");
+    sqlx::query(&format!("CREATE DATABASE {database}"))
+        .execute(&mut admin)
+        .await
+        .expect("the bench database is created");
     let options: sqlx::postgres::PgConnectOptions = admin_url.parse().expect("DATABASE_URL parses");
     let pool = PgPoolOptions::new()
         .max_connections(40)
@@ -122,7 +125,10 @@ async fn main() {
     let orders_needed = arguments.catch_up_events / 8;
     let started = Instant::now();
     let extra = bulk_history(&store, orders_needed).await;
-    println!("catch-up: appended {extra} more events in {:.1} s (unpaced, whole histories per append)", started.elapsed().as_secs_f64());
+    println!(
+        "catch-up: appended {extra} more events in {:.1} s (unpaced, whole histories per append)",
+        started.elapsed().as_secs_f64()
+    );
     let tables = ViewTables::shadow("_bench").expect("a valid suffix");
     let mut connection = pool.acquire().await.expect("a connection");
     tables.create_empty(&mut connection).await.expect("shadow tables");
@@ -191,7 +197,10 @@ async fn clean_up(
         .send()
         .await;
     pool.close().await;
-    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)")).execute(admin).await.expect("the bench database is dropped");
+    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
+        .execute(admin)
+        .await
+        .expect("the bench database is dropped");
 }
 
 /// Appends one event per tick at `rate` per second for `duration`, from several concurrent writers, and
@@ -251,7 +260,10 @@ async fn steady_load(
 }
 
 /// Polls both checkpoints every 2 ms and records, per append, when each first covers its token.
-async fn watch_freshness(pool: PgPool, mut appended: mpsc::UnboundedReceiver<(ConsistencyToken, Instant)>) -> (Histogram<u64>, Histogram<u64>) {
+async fn watch_freshness(
+    pool: PgPool,
+    mut appended: mpsc::UnboundedReceiver<(ConsistencyToken, Instant)>,
+) -> (Histogram<u64>, Histogram<u64>) {
     let mut views = Histogram::<u64>::new(3).expect("a histogram");
     let mut search = Histogram::<u64>::new(3).expect("a histogram");
     let mut pending_views: Vec<(ConsistencyToken, Instant)> = Vec::new();
@@ -271,13 +283,12 @@ async fn watch_freshness(pool: PgPool, mut appended: mpsc::UnboundedReceiver<(Co
                 }
             }
         }
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT name, transaction_id, position FROM projections.checkpoints WHERE name = ANY($1)",
-        )
-        .bind(vec![ORDER_VIEWS, ORDER_SEARCH])
-        .fetch_all(&pool)
-        .await
-        .expect("checkpoints read");
+        let rows: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT name, transaction_id, position FROM projections.checkpoints WHERE name = ANY($1)")
+                .bind(vec![ORDER_VIEWS, ORDER_SEARCH])
+                .fetch_all(&pool)
+                .await
+                .expect("checkpoints read");
         let now = Instant::now();
         for (name, transaction_id, position) in rows {
             let checkpoint = LogPosition::new(transaction_id as u64, position);
@@ -315,7 +326,13 @@ fn print_histogram(what: &str, histogram: &Histogram<u64>) {
 async fn bulk_history(store: &EventStore, orders: usize) -> usize {
     let batches: Vec<Vec<OrderScript>> = (0..orders.div_ceil(6)).map(|_| mixed_orders(6)).collect();
     let events: usize = batches.iter().flatten().map(|order| order.steps.len()).sum();
-    let chunks: Vec<Vec<OrderScript>> = batches.into_iter().flatten().collect::<Vec<_>>().chunks(orders.div_ceil(16).max(1)).map(<[_]>::to_vec).collect();
+    let chunks: Vec<Vec<OrderScript>> = batches
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .chunks(orders.div_ceil(16).max(1))
+        .map(<[_]>::to_vec)
+        .collect();
     let mut writers = Vec::new();
     for chunk in chunks {
         let store = store.clone();

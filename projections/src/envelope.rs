@@ -141,10 +141,7 @@ impl EventEnvelope {
             headers.get(name).map(header_text).ok_or(EnvelopeError::MissingHeader(name))
         };
         fn parsed<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, EnvelopeError> {
-            value.parse().map_err(|_| EnvelopeError::InvalidHeader {
-                name,
-                value: value.chars().take(80).collect(),
-            })
+            value.parse().map_err(|_| EnvelopeError::InvalidHeader { name, value: value.chars().take(80).collect() })
         }
         let transaction_id: u64 = parsed(header::TRANSACTION_ID, text(header::TRANSACTION_ID)?)?;
         let position: i64 = parsed(header::POSITION, text(header::POSITION)?)?;

@@ -48,9 +48,7 @@ impl Health {
 /// The process-wide Prometheus recorder, installed on first use; `None` if another recorder was installed.
 pub fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
-    HANDLE
-        .get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok())
-        .clone()
+    HANDLE.get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok()).clone()
 }
 
 /// Serves the endpoint on `listener` until `shutdown`.

@@ -95,7 +95,5 @@ pub use view::ViewChange;
 ///
 /// Versions are timestamps after the event store's, so the two migrators never collide, and migrations
 /// recorded by other crates in the same `_sqlx_migrations` table are ignored.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate::Migrator {
-    ignore_missing: true,
-    ..sqlx::migrate!("./migrations")
-};
+pub static MIGRATOR: sqlx::migrate::Migrator =
+    sqlx::migrate::Migrator { ignore_missing: true, ..sqlx::migrate!("./migrations") };

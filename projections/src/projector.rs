@@ -488,7 +488,12 @@ impl Projector {
     }
 
     /// All events of an order from `from_version` to `to_version` (inclusive), from the event store.
-    async fn read_versions(&self, order_id: Uuid, from_version: i64, to_version: i64) -> Result<Vec<EventEnvelope>, Error> {
+    async fn read_versions(
+        &self,
+        order_id: Uuid,
+        from_version: i64,
+        to_version: i64,
+    ) -> Result<Vec<EventEnvelope>, Error> {
         let mut events = Vec::new();
         let mut next = from_version;
         while next <= to_version {
@@ -591,7 +596,9 @@ impl Projector {
                     "caught up from the event store");
             }
             Ok(_) => {}
-            Err(error) => tracing::warn!(projection = %self.name, error = %error, "catching up from the event store failed"),
+            Err(error) => {
+                tracing::warn!(projection = %self.name, error = %error, "catching up from the event store failed")
+            }
         }
     }
 

@@ -73,7 +73,10 @@ pub async fn forget_projection(connection: &mut PgConnection, name: &str) -> Res
 async fn hand_over_bookkeeping(connection: &mut PgConnection, rebuild: &str, live: &str) -> Result<LogPosition, Error> {
     let checkpoint = ledger::lock_checkpoint(connection, rebuild).await?;
     ledger::store_checkpoint(connection, live, checkpoint).await?;
-    sqlx::query("DELETE FROM projections.parked_orders WHERE projection = $1").bind(live).execute(&mut *connection).await?;
+    sqlx::query("DELETE FROM projections.parked_orders WHERE projection = $1")
+        .bind(live)
+        .execute(&mut *connection)
+        .await?;
     sqlx::query("UPDATE projections.parked_orders SET projection = $2 WHERE projection = $1")
         .bind(rebuild)
         .bind(live)
@@ -102,7 +105,10 @@ async fn hand_over_bookkeeping(connection: &mut PgConnection, rebuild: &str, liv
 /// pauses between two batches), applies the events that arrived meanwhile, and in one transaction renames
 /// the live tables to `*_retired`, the rebuilt ones to the live names, and moves the checkpoint.
 /// `progress` is called after every batch of the fill. Run it as the role that owns the live tables.
-pub async fn rebuild_postgres_views(pool: &PgPool, progress: impl FnMut(&CatchUpReport)) -> Result<RebuildReport, Error> {
+pub async fn rebuild_postgres_views(
+    pool: &PgPool,
+    progress: impl FnMut(&CatchUpReport),
+) -> Result<RebuildReport, Error> {
     rebuild_views_until(pool, progress, &CancellationToken::new()).await
 }
 
@@ -133,18 +139,28 @@ async fn rebuild_views_until(
     let last = projector.catch_up(None).await?;
     for base in VIEW_TABLES {
         let index_names = matching_indexes(&mut swap, &shadow.table(base), &format!("projections.{base}")).await?;
-        sqlx::query(&format!("ALTER TABLE projections.{base} RENAME TO {base}{RETIRED_SUFFIX}")).execute(&mut *swap).await?;
+        sqlx::query(&format!("ALTER TABLE projections.{base} RENAME TO {base}{RETIRED_SUFFIX}"))
+            .execute(&mut *swap)
+            .await?;
         sqlx::query(&format!("ALTER TABLE {} RENAME TO {base}", shadow.table(base))).execute(&mut *swap).await?;
         // Renaming a table keeps its index (and key constraint) names: without this, every rebuild would
         // leave the live table with `..._rebuild_pkey`-style names, and the next one with `..._pkey1`.
         for (shadow_index, live_index) in index_names {
             let retired_index = retired_index_name(&live_index);
-            sqlx::query(&format!("ALTER INDEX projections.{} RENAME TO {}", quoted(&live_index), quoted(&retired_index)))
-                .execute(&mut *swap)
-                .await?;
-            sqlx::query(&format!("ALTER INDEX projections.{} RENAME TO {}", quoted(&shadow_index), quoted(&live_index)))
-                .execute(&mut *swap)
-                .await?;
+            sqlx::query(&format!(
+                "ALTER INDEX projections.{} RENAME TO {}",
+                quoted(&live_index),
+                quoted(&retired_index)
+            ))
+            .execute(&mut *swap)
+            .await?;
+            sqlx::query(&format!(
+                "ALTER INDEX projections.{} RENAME TO {}",
+                quoted(&shadow_index),
+                quoted(&live_index)
+            ))
+            .execute(&mut *swap)
+            .await?;
         }
     }
     let checkpoint = hand_over_bookkeeping(&mut swap, VIEWS_REBUILD, ORDER_VIEWS).await?;
@@ -161,7 +177,11 @@ async fn rebuild_views_until(
 
 /// Pairs each index of `shadow` with the index of `live` that has the same definition (the shadow tables are
 /// created `LIKE` the live ones, so every index has its twin): `(shadow index, live index)` names.
-async fn matching_indexes(connection: &mut PgConnection, shadow: &str, live: &str) -> Result<Vec<(String, String)>, Error> {
+async fn matching_indexes(
+    connection: &mut PgConnection,
+    shadow: &str,
+    live: &str,
+) -> Result<Vec<(String, String)>, Error> {
     let pairs: Vec<(String, String)> = sqlx::query_as(
         "WITH definitions AS ( \
              SELECT i.indrelid, c.relname::text AS name, i.indisunique, \
@@ -252,7 +272,13 @@ async fn rebuild_search_until(
     swap.commit().await?;
     tracing::info!(events = fill.events_read + last.events_read, checkpoint = %checkpoint, index = %new_index,
         "rebuilt the search index");
-    Ok(RebuildReport { fill, final_events: last.events_read, checkpoint, retired: old_index, elapsed: started.elapsed() })
+    Ok(RebuildReport {
+        fill,
+        final_events: last.events_read,
+        checkpoint,
+        retired: old_index,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// A projection to rebuild: the Postgres views, or the search index behind an alias.

@@ -153,7 +153,11 @@ impl Relay {
         }
     }
 
-    async fn publish_while_active(&self, lock_connection: &mut PgConnection, shutdown: &CancellationToken) -> Result<(), Error> {
+    async fn publish_while_active(
+        &self,
+        lock_connection: &mut PgConnection,
+        shutdown: &CancellationToken,
+    ) -> Result<(), Error> {
         self.topology.ensure_stream(&self.jetstream).await?;
         let name = self.checkpoint_name();
         let mut checkpoint = ledger::read_checkpoint(&self.pool, &name).await?;

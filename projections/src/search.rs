@@ -11,8 +11,7 @@ use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{
     IndicesCreateParts, IndicesDeleteParts, IndicesExistsAliasParts, IndicesGetAliasParts, IndicesGetParts,
-    IndicesPutSettingsParts,
-    IndicesRefreshParts,
+    IndicesPutSettingsParts, IndicesRefreshParts,
 };
 use elasticsearch::params::Refresh;
 use elasticsearch::{BulkParts, Elasticsearch, MgetParts};
@@ -89,7 +88,8 @@ impl SearchIndex {
         let integer = json!({ "type": "integer" });
         let date = json!({ "type": "date" });
         let text = json!({ "type": "text" });
-        let text_and_keyword = json!({ "type": "text", "fields": { "keyword": { "type": "keyword", "ignore_above": 256 } } });
+        let text_and_keyword =
+            json!({ "type": "text", "fields": { "keyword": { "type": "keyword", "ignore_above": 256 } } });
         json!({
             "settings": {
                 "index": { "number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": refresh_interval }
@@ -362,8 +362,8 @@ impl SearchIndex {
                 json!({ "index": { "_id": view.order_id, "version": view.version, "version_type": "external" } })
                     .into(),
             );
-            let document =
-                serde_json::to_value(view).map_err(|error| Error::search(format!("encoding a document: {error}"), false))?;
+            let document = serde_json::to_value(view)
+                .map_err(|error| Error::search(format!("encoding a document: {error}"), false))?;
             body.push(document.into());
         }
         if body.is_empty() {
@@ -397,7 +397,10 @@ impl SearchIndex {
                 }
                 _ => {
                     let order_id = result["_id"].as_str().and_then(|id| id.parse().ok()).unwrap_or_default();
-                    refused.push((order_id, format!("Elasticsearch refused the document ({status}): {}", result["error"])));
+                    refused.push((
+                        order_id,
+                        format!("Elasticsearch refused the document ({status}): {}", result["error"]),
+                    ));
                 }
             }
         }
@@ -425,7 +428,9 @@ mod tests {
         let index = SearchIndex::new("http://127.0.0.1:9200", "orders", "orders-v1").expect("a URL");
         assert!(index.is_own_index(&index.new_index_name()));
         assert!(index.is_own_index("orders-v1-20261121101010123"));
-        for other in ["orders-v1-verify-20261121101010123", "orders-v1-", "orders-v1", "orders-v10-2026", "orders-v2-2026"] {
+        for other in
+            ["orders-v1-verify-20261121101010123", "orders-v1-", "orders-v1", "orders-v10-2026", "orders-v2-2026"]
+        {
             assert!(!index.is_own_index(other), "{other}");
         }
     }

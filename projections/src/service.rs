@@ -62,15 +62,17 @@ pub async fn run_projections_service(settings: ProjectionsSettings, shutdown: Ca
         let projector = if name == ORDER_VIEWS {
             Projector::order_views(pool.clone())
         } else {
-            let index = SearchIndex::new(&settings.elasticsearch_url, &settings.search_alias, &settings.search_index_prefix)?
-                .with_refresh_interval(&settings.search_refresh_interval);
+            let index =
+                SearchIndex::new(&settings.elasticsearch_url, &settings.search_alias, &settings.search_index_prefix)?
+                    .with_refresh_interval(&settings.search_refresh_interval);
             Projector::order_search(pool.clone(), index)
         };
         projectors.push(projector.with_options(settings.projector_options()));
     }
     let mut tasks = JoinSet::new();
     for projector in &projectors {
-        let (projector, context, topology, shutdown) = (projector.clone(), context.clone(), topology.clone(), shutdown.clone());
+        let (projector, context, topology, shutdown) =
+            (projector.clone(), context.clone(), topology.clone(), shutdown.clone());
         tasks.spawn(async move { projector.run(context, topology, shutdown).await });
     }
     // Rebuilds run beside the live projectors, which keep the current copy fresh until the swap.
@@ -90,7 +92,8 @@ pub async fn run_projections_service(settings: ProjectionsSettings, shutdown: Ca
     let reporter = tokio::spawn(report_projections(projectors, health, shutdown.clone()));
     let mut outcome = Ok(());
     while let Some(joined) = tasks.join_next().await {
-        let result = joined.map_err(|error| Error::Config(format!("a projector task panicked: {error}"))).and_then(|r| r);
+        let result =
+            joined.map_err(|error| Error::Config(format!("a projector task panicked: {error}"))).and_then(|r| r);
         if let Err(error) = result {
             tracing::error!(error = %error, "a projector stopped");
             if outcome.is_ok() {
@@ -133,7 +136,10 @@ async fn rebuild_on_start(pool: PgPool, target: RebuildTarget, shutdown: Cancell
             "swapped"
         }
         Err(Error::Busy { .. }) => {
-            tracing::warn!(projection, "another rebuild or verification holds the projection; this start does not rebuild");
+            tracing::warn!(
+                projection,
+                "another rebuild or verification holds the projection; this start does not rebuild"
+            );
             "skipped"
         }
         Err(Error::ShutDown) => {
@@ -171,10 +177,8 @@ pub async fn connect_and_migrate(
         .expose_secret()
         .parse()
         .map_err(|error| Error::Config(format!("DATABASE_URL does not parse: {error}")))?;
-    let pool = PgPoolOptions::new()
-        .max_connections(10)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with(options);
+    let pool =
+        PgPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(5)).connect_lazy_with(options);
     loop {
         health.set_detail(json!({ "waiting_for": "postgres migrations" }));
         match crate::MIGRATOR.run(&pool).await {
@@ -202,8 +206,10 @@ pub async fn wait_for_event_store(pool: &PgPool, health: &Health, shutdown: &Can
             Ok((false,)) | Err(_) => {
                 health.set_detail(json!({ "waiting_for": "event_store.events" }));
                 if last_log.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
-                    tracing::warn!(waited_seconds = started.elapsed().as_secs(),
-                        "event_store.events does not exist yet (the command API creates it); waiting");
+                    tracing::warn!(
+                        waited_seconds = started.elapsed().as_secs(),
+                        "event_store.events does not exist yet (the command API creates it); waiting"
+                    );
                     last_log = Some(Instant::now());
                 }
             }
@@ -264,7 +270,9 @@ async fn report_projections(projectors: Vec<Projector>, health: Health, shutdown
     let mut reported_parked: Vec<(i64, Instant)> = projectors.iter().map(|_| (0, Instant::now())).collect();
     loop {
         let mut details = serde_json::Map::new();
-        for ((projector, previous), reported) in projectors.iter().zip(previous.iter_mut()).zip(reported_parked.iter_mut()) {
+        for ((projector, previous), reported) in
+            projectors.iter().zip(previous.iter_mut()).zip(reported_parked.iter_mut())
+        {
             let applied = projector.events_applied();
             let rate = (applied - previous.0) as f64 / previous.1.elapsed().as_secs_f64().max(1e-3);
             *previous = (applied, Instant::now());
@@ -275,9 +283,11 @@ async fn report_projections(projectors: Vec<Projector>, health: Health, shutdown
                     let checkpoint: event_store::LogPosition = status.checkpoint.parse().unwrap_or_default();
                     metrics::gauge!("projection_checkpoint_position", "projection" => name.clone())
                         .set(checkpoint.position as f64);
-                    metrics::gauge!("projection_lag_positions", "projection" => name.clone()).set(status.lag_positions as f64);
+                    metrics::gauge!("projection_lag_positions", "projection" => name.clone())
+                        .set(status.lag_positions as f64);
                     metrics::gauge!("projection_lag_seconds", "projection" => name.clone()).set(status.lag_seconds);
-                    metrics::gauge!("projection_parked_orders", "projection" => name.clone()).set(status.parked_orders as f64);
+                    metrics::gauge!("projection_parked_orders", "projection" => name.clone())
+                        .set(status.parked_orders as f64);
                     metrics::gauge!("projection_unresolved_dead_letters", "projection" => name.clone())
                         .set(status.dead_letters as f64);
                     let changed = status.parked_orders != reported.0;

@@ -420,14 +420,8 @@ impl SummaryColumns {
             column.push(value.clone());
         }
         self.created_at.push(view.created_at);
-        let times = [
-            view.placed_at,
-            view.paid_at,
-            view.shipped_at,
-            view.delivered_at,
-            view.cancelled_at,
-            view.refunded_at,
-        ];
+        let times =
+            [view.placed_at, view.paid_at, view.shipped_at, view.delivered_at, view.cancelled_at, view.refunded_at];
         for (column, value) in self.times.iter_mut().zip(times) {
             column.push(value);
         }
@@ -512,7 +506,10 @@ mod tests {
 
     #[test]
     fn shadow_suffixes_are_checked() {
-        assert_eq!(ViewTables::shadow("_rebuild").expect("valid").table("order_lines"), "projections.order_lines_rebuild");
+        assert_eq!(
+            ViewTables::shadow("_rebuild").expect("valid").table("order_lines"),
+            "projections.order_lines_rebuild"
+        );
         assert_eq!(ViewTables::live().table("order_summary"), "projections.order_summary");
         for invalid in ["", "_", "rebuild", "_Re", "_x; DROP TABLE y", "_very_long_suffix_over_20"] {
             assert!(ViewTables::shadow(invalid).is_err(), "{invalid:?}");

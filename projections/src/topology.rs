@@ -77,7 +77,12 @@ impl NatsTopology {
     /// One consumer per projection (not per partition) because the projection's checkpoint is one point
     /// of the global log, which the query API compares with consistency tokens.
     /// A new consumer starts with new messages: the projector catches up from the event store first.
-    pub fn consumer_config(&self, projection: &str, ack_wait: Duration, max_ack_pending: i64) -> consumer::pull::Config {
+    pub fn consumer_config(
+        &self,
+        projection: &str,
+        ack_wait: Duration,
+        max_ack_pending: i64,
+    ) -> consumer::pull::Config {
         consumer::pull::Config {
             durable_name: Some(durable_name(projection)),
             description: Some(format!("Projection {projection}")),
@@ -114,7 +119,10 @@ mod tests {
     #[test]
     fn the_default_subject_is_the_schemas_subject() {
         let order_id = Uuid::now_v7();
-        assert_eq!(NatsTopology::default().subject(order_id, "order.placed"), schemas::subject_for(order_id, "order.placed"));
+        assert_eq!(
+            NatsTopology::default().subject(order_id, "order.placed"),
+            schemas::subject_for(order_id, "order.placed")
+        );
         let test = NatsTopology::new("TEST_1", "test_1.orders.v1");
         let subject = test.subject(order_id, "order.placed");
         assert!(subject.starts_with("test_1.orders.v1.p"), "{subject}");

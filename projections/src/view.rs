@@ -45,17 +45,9 @@ impl OrderStatus {
 
     /// The status of a stored name, or `None` for a name this code does not know.
     pub fn parse(name: &str) -> Option<Self> {
-        [
-            Self::Draft,
-            Self::Placed,
-            Self::Paid,
-            Self::Shipped,
-            Self::Delivered,
-            Self::Cancelled,
-            Self::Refunded,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == name)
+        [Self::Draft, Self::Placed, Self::Paid, Self::Shipped, Self::Delivered, Self::Cancelled, Self::Refunded]
+            .into_iter()
+            .find(|status| status.as_str() == name)
     }
 }
 
@@ -320,11 +312,7 @@ pub enum ApplyError {
 /// `current` is the view before the event (`None` before `order.created`); duplicates and gaps are the
 /// caller's business (compare `place.version` with `current.version` first).
 /// Returns the new view and the changes of the aggregate figures, or the invariant the event breaks.
-pub fn project(
-    current: Option<&OrderView>,
-    event: &OrderEvent,
-    place: EventPlace,
-) -> Result<ViewChange, ApplyError> {
+pub fn project(current: Option<&OrderView>, event: &OrderEvent, place: EventPlace) -> Result<ViewChange, ApplyError> {
     let order_id = event.order_id();
     let occurred_at = event.occurred_at();
     let mut customer = None;
@@ -366,9 +354,7 @@ pub fn project(
             version: place.version,
             last_position: place.position,
         },
-        (None, other) => {
-            return Err(ApplyError::NotCreated { order_id, event_type: other.event_type() })
-        }
+        (None, other) => return Err(ApplyError::NotCreated { order_id, event_type: other.event_type() }),
         (Some(current), _) => current.clone(),
     };
     let count = |value: u32| i32::try_from(value).map_err(|_| ApplyError::OutOfRange { order_id });
@@ -376,11 +362,7 @@ pub fn project(
         if view.currency == found {
             Ok(())
         } else {
-            Err(ApplyError::CurrencyMismatch {
-                order_id,
-                expected: view.currency.clone(),
-                found: found.to_owned(),
-            })
+            Err(ApplyError::CurrencyMismatch { order_id, expected: view.currency.clone(), found: found.to_owned() })
         }
     };
     match event {
@@ -470,11 +452,7 @@ pub fn project(
                 lifetime_value_minor: paid.amount_minor,
                 ..CustomerFigures::default()
             });
-            daily = Some(DailySales {
-                payments: 1,
-                revenue_minor: paid.amount_minor,
-                ..DailySales::default()
-            });
+            daily = Some(DailySales { payments: 1, revenue_minor: paid.amount_minor, ..DailySales::default() });
         }
         OrderEvent::Shipped(shipped) => {
             view.status = OrderStatus::Shipped;
@@ -514,11 +492,7 @@ pub fn project(
                 lifetime_value_minor: -refunded.amount_minor,
                 ..CustomerFigures::default()
             });
-            daily = Some(DailySales {
-                refunds: 1,
-                refunded_minor: refunded.amount_minor,
-                ..DailySales::default()
-            });
+            daily = Some(DailySales { refunds: 1, refunded_minor: refunded.amount_minor, ..DailySales::default() });
         }
     }
     view.updated_at = occurred_at;
@@ -771,7 +745,10 @@ mod tests {
         let (view, _) = fold(&[created(), event]).expect("applies");
         let view = view.expect("a view");
         assert_eq!(view.address_line1.as_deref(), Some("1 Main St"));
-        assert_eq!((view.city.as_deref(), view.country.as_deref(), view.region.as_deref()), (Some("Paris"), Some("FR"), None));
+        assert_eq!(
+            (view.city.as_deref(), view.country.as_deref(), view.region.as_deref()),
+            (Some("Paris"), Some("FR"), None)
+        );
     }
 
     #[test]
@@ -790,18 +767,28 @@ mod tests {
 
     #[test]
     fn payment_cancellation_and_refund_move_money_figures() {
-        let events = [created(), item_added("A-1", 2, 500, 2, 1), placed(), paid(), cancelled("paid", 500), refunded(500)];
+        let events =
+            [created(), item_added("A-1", 2, 500, 2, 1), placed(), paid(), cancelled("paid", 500), refunded(500)];
         let (view, changes) = fold(&events).expect("applies");
         let view = view.expect("a view");
         assert_eq!(view.status, OrderStatus::Refunded);
         assert_eq!((view.paid_minor, view.refunded_minor, view.refund_due_minor), (500, 500, 0));
         let figures = &changes.customers[&(customer_id(), "EUR".to_owned())];
         assert_eq!(
-            (figures.orders_placed, figures.orders_cancelled, figures.paid_minor, figures.refunded_minor, figures.lifetime_value_minor),
+            (
+                figures.orders_placed,
+                figures.orders_cancelled,
+                figures.paid_minor,
+                figures.refunded_minor,
+                figures.lifetime_value_minor
+            ),
             (1, 1, 500, 500, 0)
         );
         let day = &changes.daily[&(at(0).date_naive(), "EUR".to_owned())];
-        assert_eq!((day.payments, day.revenue_minor, day.orders_cancelled, day.refunds, day.refunded_minor), (1, 500, 1, 1, 500));
+        assert_eq!(
+            (day.payments, day.revenue_minor, day.orders_cancelled, day.refunds, day.refunded_minor),
+            (1, 500, 1, 1, 500)
+        );
     }
 
     #[test]
@@ -831,8 +818,19 @@ mod tests {
 
     #[test]
     fn figure_changes_merge_in_any_order() {
-        let first = CustomerFigures { orders_placed: 1, first_order_at: Some(at(3)), last_order_at: Some(at(3)), ..Default::default() };
-        let second = CustomerFigures { orders_placed: 1, paid_minor: 7, first_order_at: Some(at(1)), last_order_at: Some(at(1)), ..Default::default() };
+        let first = CustomerFigures {
+            orders_placed: 1,
+            first_order_at: Some(at(3)),
+            last_order_at: Some(at(3)),
+            ..Default::default()
+        };
+        let second = CustomerFigures {
+            orders_placed: 1,
+            paid_minor: 7,
+            first_order_at: Some(at(1)),
+            last_order_at: Some(at(1)),
+            ..Default::default()
+        };
         let mut forwards = first.clone();
         forwards.merge(&second);
         let mut backwards = second.clone();

@@ -24,10 +24,8 @@ fn env_names<Settings: CommandFactory>() -> BTreeSet<String> {
 
 fn default_listen_port<Settings: CommandFactory>() -> u16 {
     let command = Settings::command();
-    let argument = command
-        .get_arguments()
-        .find(|argument| argument.get_id() == "listen_addr")
-        .expect("a listen_addr setting");
+    let argument =
+        command.get_arguments().find(|argument| argument.get_id() == "listen_addr").expect("a listen_addr setting");
     let default = argument.get_default_values().first().expect("a default listen address");
     default.to_string_lossy().parse::<SocketAddr>().expect("the default is a socket address").port()
 }
@@ -39,12 +37,12 @@ fn check_service<Settings: CommandFactory>(name: &str) {
     let read = env_names::<Settings>();
     for key in environment.keys() {
         let key = key.as_str().expect("environment keys are strings");
-        assert!(read.contains(key), "compose sets {key} for {name}, which its settings do not read (they read {read:?})");
+        assert!(
+            read.contains(key),
+            "compose sets {key} for {name}, which its settings do not read (they read {read:?})"
+        );
     }
-    assert!(
-        environment.keys().any(|key| key.as_str() == Some("DATABASE_URL")),
-        "{name} gets a DATABASE_URL"
-    );
+    assert!(environment.keys().any(|key| key.as_str() == Some("DATABASE_URL")), "{name} gets a DATABASE_URL");
     let database_url = environment[&Value::from("DATABASE_URL")].as_str().expect("a string");
     assert!(database_url.starts_with("postgres://orders_projections:"), "{name} connects as orders_projections");
     let ports = service["ports"].as_sequence().unwrap_or_else(|| panic!("{name} publishes ports"));
@@ -52,7 +50,11 @@ fn check_service<Settings: CommandFactory>(name: &str) {
     for mapping in ports {
         let mapping = mapping.as_str().expect("port mappings are strings");
         let container_port = mapping.rsplit(':').next().expect("a container port");
-        assert_eq!(container_port, port.to_string(), "{name}: container port of {mapping} is the default LISTEN_ADDR port");
+        assert_eq!(
+            container_port,
+            port.to_string(),
+            "{name}: container port of {mapping} is the default LISTEN_ADDR port"
+        );
     }
     let listen_addr = environment[&Value::from("LISTEN_ADDR")].as_str().expect("compose sets LISTEN_ADDR");
     assert_eq!(listen_addr.parse::<SocketAddr>().expect("a socket address").port(), port);

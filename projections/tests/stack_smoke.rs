@@ -12,9 +12,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 fn service_url(variable: &str) -> String {
-    std::env::var(variable).unwrap_or_else(|_| {
-        panic!("{variable} is not set: run the tests with scripts/test, which starts the stack")
-    })
+    std::env::var(variable)
+        .unwrap_or_else(|_| panic!("{variable} is not set: run the tests with scripts/test, which starts the stack"))
 }
 
 #[tokio::test]
@@ -24,20 +23,18 @@ async fn postgres_answers_a_query() {
         .expect("Postgres at DATABASE_URL accepts a connection");
     let (answer,): (i32,) = sqlx::query_as("SELECT 6 * 7").fetch_one(&pool).await.expect("query runs");
     assert_eq!(answer, 42);
-    let (schemas,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM pg_namespace WHERE nspname IN ('event_store', 'projections')",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("catalog query runs");
+    let (schemas,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM pg_namespace WHERE nspname IN ('event_store', 'projections')")
+            .fetch_one(&pool)
+            .await
+            .expect("catalog query runs");
     assert_eq!(schemas, 2, "the stack creates one schema per data owner");
 }
 
 #[tokio::test]
 async fn jetstream_stores_and_delivers_a_message_to_a_durable_consumer() {
-    let client = async_nats::connect(service_url("NATS_URL"))
-        .await
-        .expect("nats-server at NATS_URL accepts a connection");
+    let client =
+        async_nats::connect(service_url("NATS_URL")).await.expect("nats-server at NATS_URL accepts a connection");
     let context = jetstream::new(client);
     let prefix = format!("test_{}", Uuid::new_v4().simple());
     let stream_name = format!("SMOKE_{}", Uuid::new_v4().simple());

@@ -76,12 +76,30 @@ const COLOURS: [&str; 12] =
     ["red", "blue", "green", "black", "white", "yellow", "orange", "purple", "silver", "golden", "grey", "pink"];
 const MATERIALS: [&str; 8] = ["ceramic", "wooden", "steel", "cotton", "leather", "glass", "bamboo", "wool"];
 const PRODUCTS: [&str; 16] = [
-    "mug", "teapot", "notebook", "backpack", "lamp", "scarf", "kettle", "chair", "blanket", "bottle", "wallet", "umbrella",
-    "vase", "pillow", "clock", "bowl",
+    "mug", "teapot", "notebook", "backpack", "lamp", "scarf", "kettle", "chair", "blanket", "bottle", "wallet",
+    "umbrella", "vase", "pillow", "clock", "bowl",
 ];
 const CITIES: [&str; 20] = [
-    "Berlin", "Hamburg", "Munich", "Vienna", "Zurich", "Paris", "Lyon", "Madrid", "Seville", "Lisbon", "Rome", "Milan",
-    "London", "Dublin", "Oslo", "Stockholm", "Helsinki", "Prague", "Warsaw", "Amsterdam",
+    "Berlin",
+    "Hamburg",
+    "Munich",
+    "Vienna",
+    "Zurich",
+    "Paris",
+    "Lyon",
+    "Madrid",
+    "Seville",
+    "Lisbon",
+    "Rome",
+    "Milan",
+    "London",
+    "Dublin",
+    "Oslo",
+    "Stockholm",
+    "Helsinki",
+    "Prague",
+    "Warsaw",
+    "Amsterdam",
 ];
 const NAMES: [&str; 12] =
     ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "Niklaus", "Radia", "Tony"];
@@ -96,7 +114,8 @@ fn synthetic_orders(count: usize, rng: &mut StdRng) -> (Vec<OrderView>, Vec<Uuid
     let start = Utc::now() - chrono::Duration::days(365);
     let mut orders = Vec::with_capacity(count);
     for index in 0..count {
-        let created_at = start + chrono::Duration::seconds(index as i64 * 31_536_000 / count as i64 + rng.random_range(0..60));
+        let created_at =
+            start + chrono::Duration::seconds(index as i64 * 31_536_000 / count as i64 + rng.random_range(0..60));
         let status = STATUSES[rng.random_range(0..STATUSES.len())];
         let currency = ["EUR", "EUR", "EUR", "USD", "GBP"][rng.random_range(0..5)].to_owned();
         let lines = rng.random_range(1..=4);
@@ -120,7 +139,8 @@ fn synthetic_orders(count: usize, rng: &mut StdRng) -> (Vec<OrderView>, Vec<Uuid
         }
         let total_minor = items.iter().map(|item| item.line_total_minor).sum();
         let placed = status != OrderStatus::Draft;
-        let paid = matches!(status, OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Refunded);
+        let paid =
+            matches!(status, OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Refunded);
         let at = |minutes: i64, yes: bool| yes.then(|| created_at + chrono::Duration::minutes(minutes));
         let version = lines as i64 + if placed { 3 } else { 1 } + i64::from(paid);
         orders.push(OrderView {
@@ -135,7 +155,9 @@ fn synthetic_orders(count: usize, rng: &mut StdRng) -> (Vec<OrderView>, Vec<Uuid
             refund_due_minor: 0,
             refunded_minor: if status == OrderStatus::Refunded { total_minor } else { 0 },
             items,
-            recipient_name: placed.then(|| format!("{} {}", NAMES[rng.random_range(0..NAMES.len())], NAMES[rng.random_range(0..NAMES.len())])),
+            recipient_name: placed.then(|| {
+                format!("{} {}", NAMES[rng.random_range(0..NAMES.len())], NAMES[rng.random_range(0..NAMES.len())])
+            }),
             address_line1: placed.then(|| format!("{} Main Street", rng.random_range(1..300))),
             address_line2: None,
             city: placed.then(|| CITIES[rng.random_range(0..CITIES.len())].to_owned()),
@@ -144,7 +166,8 @@ fn synthetic_orders(count: usize, rng: &mut StdRng) -> (Vec<OrderView>, Vec<Uuid
             country: placed.then(|| "DE".to_owned()),
             payment_reference: paid.then(|| format!("PSP-{index}")),
             carrier: matches!(status, OrderStatus::Shipped | OrderStatus::Delivered).then(|| "DHL".to_owned()),
-            tracking_number: matches!(status, OrderStatus::Shipped | OrderStatus::Delivered).then(|| format!("JD{index:010}")),
+            tracking_number: matches!(status, OrderStatus::Shipped | OrderStatus::Delivered)
+                .then(|| format!("JD{index:010}")),
             cancel_reason: (status == OrderStatus::Cancelled).then(|| "customer request".to_owned()),
             refund_reason: (status == OrderStatus::Refunded).then(|| "damaged".to_owned()),
             created_at,
@@ -258,13 +281,20 @@ async fn seed_search(client: &Elasticsearch, index: &str, alias: &str, orders: &
     for chunk in orders.chunks(2_000) {
         let mut body: Vec<JsonBody<Value>> = Vec::with_capacity(chunk.len() * 2);
         for order in chunk {
-            body.push(json!({ "index": { "_id": order.order_id, "version": order.version, "version_type": "external" } }).into());
+            body.push(
+                json!({ "index": { "_id": order.order_id, "version": order.version, "version_type": "external" } })
+                    .into(),
+            );
             body.push(serde_json::to_value(order)?.into());
         }
         let response = client.bulk(BulkParts::Index(index)).body(body).send().await?;
         let status = response.status_code();
         let answer: Value = response.json().await?;
-        anyhow::ensure!(status.is_success() && answer["errors"] == json!(false), "bulk indexing failed: {}", answer.to_string().chars().take(500).collect::<String>());
+        anyhow::ensure!(
+            status.is_success() && answer["errors"] == json!(false),
+            "bulk indexing failed: {}",
+            answer.to_string().chars().take(500).collect::<String>()
+        );
     }
     client
         .indices()
@@ -323,8 +353,10 @@ where
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
-    let admin_url = std::env::var("DATABASE_URL").context("DATABASE_URL (a role with CREATEDB; see scripts/stack env)")?;
-    let elasticsearch_url = std::env::var("ELASTICSEARCH_URL").unwrap_or_else(|_| query_api::DEFAULT_ELASTICSEARCH_URL.to_owned());
+    let admin_url =
+        std::env::var("DATABASE_URL").context("DATABASE_URL (a role with CREATEDB; see scripts/stack env)")?;
+    let elasticsearch_url =
+        std::env::var("ELASTICSEARCH_URL").unwrap_or_else(|_| query_api::DEFAULT_ELASTICSEARCH_URL.to_owned());
     let run_id = Uuid::new_v4().simple().to_string()[..12].to_owned();
     let database = format!("query_bench_{run_id}");
     let alias = format!("orders-bench-{run_id}");
@@ -345,10 +377,18 @@ async fn main() -> anyhow::Result<()> {
         let mut rng = StdRng::seed_from_u64(7);
         let (orders, customer_ids) = synthetic_orders(options.orders, &mut rng);
         seed_postgres(&scratch, &orders).await?;
-        println!("seeded {} orders into Postgres ({database}) in {:.1} s", orders.len(), seeding.elapsed().as_secs_f64());
+        println!(
+            "seeded {} orders into Postgres ({database}) in {:.1} s",
+            orders.len(),
+            seeding.elapsed().as_secs_f64()
+        );
         let indexing = Instant::now();
         seed_search(&search, &index, &alias, &orders).await?;
-        println!("indexed {} orders into Elasticsearch ({index}) in {:.1} s", orders.len(), indexing.elapsed().as_secs_f64());
+        println!(
+            "indexed {} orders into Elasticsearch ({index}) in {:.1} s",
+            orders.len(),
+            indexing.elapsed().as_secs_f64()
+        );
         let seeded = Seeded { order_ids: orders.iter().map(|order| order.order_id).collect(), customer_ids };
         drop(orders);
         run_load(&options, &scratch, scratch_options.clone(), &elasticsearch_url, &alias, seeded).await
@@ -397,7 +437,10 @@ async fn run_load(
 
     // Warm the caches and the connection pools.
     for index in 0..200 {
-        client.get_order(seeded.order_ids[index * 37 % seeded.order_ids.len()], &ReadOptions::default()).await?.into_body()?;
+        client
+            .get_order(seeded.order_ids[index * 37 % seeded.order_ids.len()], &ReadOptions::default())
+            .await?
+            .into_body()?;
     }
 
     for concurrency in [8, 32] {
@@ -424,7 +467,10 @@ async fn run_load(
                 match iteration % 4 {
                     0 => {}
                     1 => query.status = Some(["paid", "shipped", "placed"][worker % 3].to_owned()),
-                    2 => query.customer_id = Some(seeded.customer_ids[(iteration as usize * 31 + worker) % seeded.customer_ids.len()]),
+                    2 => {
+                        query.customer_id =
+                            Some(seeded.customer_ids[(iteration as usize * 31 + worker) % seeded.customer_ids.len()])
+                    }
                     _ => query.cursor = cursors.lock().expect("not poisoned").get(&worker).cloned(),
                 }
                 let page = client.list_orders(&query, &ReadOptions::default()).await?.into_body()?;
@@ -444,7 +490,10 @@ async fn run_load(
         .execute(&mut *admin)
         .await?;
     drop(admin);
-    println!("(created index (created_at DESC, order_id DESC) in {:.1} s; the views migration has none)", index_started.elapsed().as_secs_f64());
+    println!(
+        "(created index (created_at DESC, order_id DESC) in {:.1} s; the views migration has none)",
+        index_started.elapsed().as_secs_f64()
+    );
     for concurrency in [8, 32] {
         list("GET /orders (list mix, with index)", concurrency).await?;
     }
@@ -457,7 +506,11 @@ async fn run_load(
                 let turn = worker + iteration as usize;
                 let mut query = match turn % 3 {
                     0 => SearchQuery::text(PRODUCTS[turn % PRODUCTS.len()]),
-                    1 => SearchQuery::text(format!("{} {}", COLOURS[turn % COLOURS.len()], PRODUCTS[(turn / 3) % PRODUCTS.len()])),
+                    1 => SearchQuery::text(format!(
+                        "{} {}",
+                        COLOURS[turn % COLOURS.len()],
+                        PRODUCTS[(turn / 3) % PRODUCTS.len()]
+                    )),
                     _ => SearchQuery::text(CITIES[turn % CITIES.len()].to_lowercase()),
                 };
                 if turn % 4 == 0 {

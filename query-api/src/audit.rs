@@ -48,12 +48,14 @@ fn read_error(error: ReadError, order_id: Uuid) -> ApiError {
 }
 
 /// Reads one page of an order's stream, refusing streams that are not orders.
-async fn read_page(state: &AppState, order_id: Uuid, from_version: i64, limit: i64) -> Result<Vec<RecordedEvent>, ApiError> {
-    let events = state
-        .store()
-        .read_stream(order_id, from_version, limit)
-        .await
-        .map_err(|error| read_error(error, order_id))?;
+async fn read_page(
+    state: &AppState,
+    order_id: Uuid,
+    from_version: i64,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, ApiError> {
+    let events =
+        state.store().read_stream(order_id, from_version, limit).await.map_err(|error| read_error(error, order_id))?;
     if events.first().is_some_and(|event| event.stream_type != schemas::ORDER_STREAM_TYPE) {
         return Err(ApiError::OrderNotFound(order_id));
     }
@@ -61,7 +63,12 @@ async fn read_page(state: &AppState, order_id: Uuid, from_version: i64, limit: i
 }
 
 /// One page of an order's events from `from_version`, in version order.
-pub(crate) async fn history(state: &AppState, order_id: Uuid, from_version: i64, limit: u32) -> Result<History, ApiError> {
+pub(crate) async fn history(
+    state: &AppState,
+    order_id: Uuid,
+    from_version: i64,
+    limit: u32,
+) -> Result<History, ApiError> {
     // One more than asked tells whether there is a next page.
     let mut events = read_page(state, order_id, from_version, i64::from(limit) + 1).await?;
     let has_more = events.len() > limit as usize;
@@ -100,8 +107,7 @@ fn history_event(event: RecordedEvent) -> HistoryEvent {
 
 /// The order's state after the events up to `as_of`, folded with the domain's `apply`.
 pub(crate) async fn as_of(state: &AppState, order_id: Uuid, as_of: AsOf) -> Result<OrderAsOf, ApiError> {
-    let current_version =
-        state.store().stream_version(order_id).await.map_err(|error| read_error(error, order_id))?;
+    let current_version = state.store().stream_version(order_id).await.map_err(|error| read_error(error, order_id))?;
     if current_version == 0 {
         return Err(ApiError::OrderNotFound(order_id));
     }
@@ -132,8 +138,8 @@ pub(crate) async fn as_of(state: &AppState, order_id: Uuid, as_of: AsOf) -> Resu
                 }
             }
             let schema_version = u32::try_from(event.schema_version).unwrap_or(0);
-            let decoded = aggregates::wire::decode_event(&event.event_type, schema_version, event.payload)
-                .map_err(|error| {
+            let decoded =
+                aggregates::wire::decode_event(&event.event_type, schema_version, event.payload).map_err(|error| {
                     ApiError::Internal(anyhow::Error::new(error).context(format!(
                         "decoding event {} (version {}) of order {order_id}",
                         event.event_id, event.version
@@ -145,10 +151,9 @@ pub(crate) async fn as_of(state: &AppState, order_id: Uuid, as_of: AsOf) -> Resu
     }
     let (Some((version, recorded_at)), Some(details)) = (reached, order.details()) else {
         return Err(match as_of {
-            AsOf::Time(at) => ApiError::OrderVersionNotFound(format!(
-                "order {order_id} did not exist yet at {}",
-                at.to_rfc3339()
-            )),
+            AsOf::Time(at) => {
+                ApiError::OrderVersionNotFound(format!("order {order_id} did not exist yet at {}", at.to_rfc3339()))
+            }
             AsOf::Version(_) => ApiError::OrderNotFound(order_id),
         });
     };

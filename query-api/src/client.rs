@@ -268,7 +268,11 @@ impl QueryClient {
     }
 
     /// `GET /search/orders`.
-    pub async fn search_orders(&self, query: &SearchQuery, options: &ReadOptions) -> Result<Read<SearchPage>, ClientError> {
+    pub async fn search_orders(
+        &self,
+        query: &SearchQuery,
+        options: &ReadOptions,
+    ) -> Result<Read<SearchPage>, ClientError> {
         self.get("/search/orders", query.pairs(), options).await
     }
 
@@ -362,7 +366,9 @@ impl QueryClient {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await?;
-        let header = |headers: &HeaderMap, name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let header = |headers: &HeaderMap, name: &str| {
+            headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
+        };
         let read = |body| Read {
             status,
             body,

@@ -140,12 +140,11 @@ impl Checkpoints {
 
     /// Reads both checkpoints now and publishes them (never moving one backwards).
     async fn refresh(&self) -> Result<Seen, sqlx::Error> {
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT name, transaction_id, position FROM projections.checkpoints WHERE name = ANY($1)",
-        )
-        .bind([Projection::Views.checkpoint_name(), Projection::Search.checkpoint_name()])
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT name, transaction_id, position FROM projections.checkpoints WHERE name = ANY($1)")
+                .bind([Projection::Views.checkpoint_name(), Projection::Search.checkpoint_name()])
+                .fetch_all(&self.pool)
+                .await?;
         let mut read = Seen { loaded: true, ..Seen::default() };
         for (name, transaction_id, position) in rows {
             let checkpoint = LogPosition::new(u64::try_from(transaction_id).unwrap_or(0), position);
@@ -163,7 +162,8 @@ impl Checkpoints {
         });
         let seen = *self.seen.borrow();
         metrics::gauge!(telemetry::CHECKPOINT_POSITION, "projection" => "order_views").set(seen.views.position as f64);
-        metrics::gauge!(telemetry::CHECKPOINT_POSITION, "projection" => "order_search").set(seen.search.position as f64);
+        metrics::gauge!(telemetry::CHECKPOINT_POSITION, "projection" => "order_search")
+            .set(seen.search.position as f64);
         Ok(seen)
     }
 

@@ -85,7 +85,8 @@ impl ListCursor {
         let text = decode_text(cursor)?;
         let invalid = || ApiError::InvalidCursor("it is not an order listing cursor".to_owned());
         let mut parts = text.split('|');
-        let (Some(Self::TAG), Some(micros), Some(order_id), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(Self::TAG), Some(micros), Some(order_id), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(invalid());
         };

@@ -105,10 +105,9 @@ impl ProblemType {
     /// The HTTP status.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::MalformedRequest
-            | Self::InvalidParameter
-            | Self::InvalidCursor
-            | Self::InvalidConsistencyToken => StatusCode::BAD_REQUEST,
+            Self::MalformedRequest | Self::InvalidParameter | Self::InvalidCursor | Self::InvalidConsistencyToken => {
+                StatusCode::BAD_REQUEST
+            }
             Self::OrderNotFound | Self::CustomerNotFound | Self::OrderVersionNotFound | Self::NotFound => {
                 StatusCode::NOT_FOUND
             }

@@ -102,9 +102,7 @@ fn api_router() -> OpenApiRouter<AppState> {
 /// The OpenAPI 3.1 document of the service, as served at `/openapi.json`.
 pub fn openapi() -> serde_json::Value {
     static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
-    DOCUMENT
-        .get_or_init(|| serde_json::to_value(api_router().split_for_parts().1).unwrap_or_default())
-        .clone()
+    DOCUMENT.get_or_init(|| serde_json::to_value(api_router().split_for_parts().1).unwrap_or_default()).clone()
 }
 
 /// This document.

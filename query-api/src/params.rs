@@ -137,9 +137,7 @@ impl ParamReader<'_> {
 
     /// A page size: `default` when absent, at most `max`.
     pub(crate) fn limit(&mut self, default: u32, max: u32) -> u32 {
-        self.integer("limit", 1, i64::from(max))
-            .and_then(|limit| u32::try_from(limit).ok())
-            .unwrap_or(default)
+        self.integer("limit", 1, i64::from(max)).and_then(|limit| u32::try_from(limit).ok()).unwrap_or(default)
     }
 
     /// A comma-separated list of order statuses.
@@ -148,7 +146,10 @@ impl ParamReader<'_> {
         let mut statuses = Vec::new();
         for status in value.split(',').map(str::trim) {
             if !STATUSES.contains(&status) {
-                self.fail(name, format!("unknown status {:?}; one or more of {}", printable(status), STATUSES.join(", ")));
+                self.fail(
+                    name,
+                    format!("unknown status {:?}; one or more of {}", printable(status), STATUSES.join(", ")),
+                );
                 return None;
             }
             if !statuses.iter().any(|known: &String| known == status) {
@@ -238,7 +239,8 @@ mod tests {
 
     #[test]
     fn good_values_parse() {
-        let query = params(&[("status", "paid, shipped,paid"), ("limit", "200"), ("placed_from", "2026-01-31T12:00:00+01:00")]);
+        let query =
+            params(&[("status", "paid, shipped,paid"), ("limit", "200"), ("placed_from", "2026-01-31T12:00:00+01:00")]);
         let mut reader = query.reader(&["status", "limit", "placed_from"]);
         assert_eq!(reader.statuses("status"), Some(vec!["paid".to_owned(), "shipped".to_owned()]));
         assert_eq!(reader.limit(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), 200);

@@ -30,9 +30,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
         let Path(text) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::Malformed("the path does not name a resource".to_owned()))?;
-        Uuid::try_parse(&text)
-            .map(Self)
-            .map_err(|_| ApiError::Malformed(format!("{:?} in the path is not a uuid", text.chars().take(64).collect::<String>())))
+        Uuid::try_parse(&text).map(Self).map_err(|_| {
+            ApiError::Malformed(format!("{:?} in the path is not a uuid", text.chars().take(64).collect::<String>()))
+        })
     }
 }
 
@@ -79,7 +79,10 @@ pub(crate) fn json<T: Serialize>(
 fn none_match_hits(headers: &HeaderMap, etag: &str) -> bool {
     let wanted = etag.trim_start_matches("W/");
     headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|value| value.to_str().ok()).any(|value| {
-        value.split(',').map(str::trim).any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == wanted)
+        value
+            .split(',')
+            .map(str::trim)
+            .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == wanted)
     })
 }
 

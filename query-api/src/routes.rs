@@ -61,8 +61,10 @@ pub(crate) async fn get_order(
     Ok(reflecting(reflects, result))
 }
 
-const LIST_PARAMETERS: [&str; 8] = ["status", "customer_id", "placed_from", "placed_to", "currency", "cursor", "limit", TOKEN];
-const CUSTOMER_LIST_PARAMETERS: [&str; 7] = ["status", "placed_from", "placed_to", "currency", "cursor", "limit", TOKEN];
+const LIST_PARAMETERS: [&str; 8] =
+    ["status", "customer_id", "placed_from", "placed_to", "currency", "cursor", "limit", TOKEN];
+const CUSTOMER_LIST_PARAMETERS: [&str; 7] =
+    ["status", "placed_from", "placed_to", "currency", "cursor", "limit", TOKEN];
 
 /// Validates the listing parameters (every error at once), then the cursor.
 fn list_request(params: &QueryParams, allowed: &[&str]) -> Result<(OrderFilter, Option<ListCursor>, u32), ApiError> {

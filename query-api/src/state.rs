@@ -48,8 +48,8 @@ impl AppState {
     /// Builds the state from `Settings`: parses the URLs and opens the pool lazily, so the service starts
     /// (and reports itself not ready) while Postgres or Elasticsearch is still down.
     pub fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        let options = PgConnectOptions::from_str(settings.database_url.expose_secret())
-            .context("parsing DATABASE_URL")?;
+        let options =
+            PgConnectOptions::from_str(settings.database_url.expose_secret()).context("parsing DATABASE_URL")?;
         Self::with_connect_options(options, settings)
     }
 
@@ -58,10 +58,9 @@ impl AppState {
     pub fn with_connect_options(options: PgConnectOptions, settings: &Settings) -> anyhow::Result<Self> {
         settings.validate().map_err(anyhow::Error::msg).context("checking the settings")?;
         let statement_timeout = settings.request_timeout_ms.to_string();
-        let options = options.application_name("query-api").options([
-            ("default_transaction_read_only", "on"),
-            ("statement_timeout", statement_timeout.as_str()),
-        ]);
+        let options = options
+            .application_name("query-api")
+            .options([("default_transaction_read_only", "on"), ("statement_timeout", statement_timeout.as_str())]);
         let pool = PgPoolOptions::new()
             .max_connections(settings.db_max_connections)
             .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))

@@ -4,9 +4,9 @@
 use std::sync::OnceLock;
 
 use anyhow::Context;
+use metrics_exporter_prometheus::Matcher;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use metrics_exporter_prometheus::PrometheusHandle;
-use metrics_exporter_prometheus::Matcher;
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::LogFormat;
@@ -34,12 +34,7 @@ pub fn init_tracing(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(true)
-            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(true).try_init(),
     };
     result.map_err(|error| anyhow::anyhow!(error)).context("installing the tracing subscriber")
 }

@@ -217,9 +217,7 @@ pub(crate) async fn list_orders(
             .push_bind(cursor.order_id)
             .push(")");
     }
-    query
-        .push(" ORDER BY created_at DESC, order_id DESC LIMIT ")
-        .push_bind(i64::from(limit) + 1);
+    query.push(" ORDER BY created_at DESC, order_id DESC LIMIT ").push_bind(i64::from(limit) + 1);
     let mut rows: Vec<SummaryRow> = query
         .build_query_as()
         .fetch_all(pool)

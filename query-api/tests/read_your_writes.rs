@@ -42,7 +42,11 @@ async fn a_command_followed_at_once_by_a_read_with_its_token_always_sees_the_cha
     _: PgPoolOptions,
     options: PgConnectOptions,
 ) {
-    let admin = PgPoolOptions::new().max_connections(16).connect_with(options.clone()).await.expect("the test database connects");
+    let admin = PgPoolOptions::new()
+        .max_connections(16)
+        .connect_with(options.clone())
+        .await
+        .expect("the test database connects");
     event_store::MIGRATOR.run(&admin).await.expect("the event store migrations run");
     projections::MIGRATOR.run(&admin).await.expect("the projections migrations run");
     let alias = format!("orders-test-{}", Uuid::new_v4().simple());
@@ -51,10 +55,16 @@ async fn a_command_followed_at_once_by_a_read_with_its_token_always_sees_the_cha
         .with_refresh_interval("100ms");
     search.ensure().await.expect("the test index is created");
 
-    let commands_state = command_api::AppState::new(admin.clone(), &command_api::Settings::for_database("postgres://unused"));
+    let commands_state =
+        command_api::AppState::new(admin.clone(), &command_api::Settings::for_database("postgres://unused"));
     let commands_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let commands = CommandClient::new(format!("http://{}", commands_listener.local_addr().expect("an address")));
-    let commands_server = tokio::spawn(command_api::serve(commands_listener, commands_state, std::future::pending(), Duration::from_secs(1)));
+    let commands_server = tokio::spawn(command_api::serve(
+        commands_listener,
+        commands_state,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
 
     let mut settings = query_api::Settings::for_database("postgres://unused");
     settings.elasticsearch_url = service_url("ELASTICSEARCH_URL");
@@ -63,7 +73,8 @@ async fn a_command_followed_at_once_by_a_read_with_its_token_always_sees_the_cha
     let queries_state = query_api::AppState::with_connect_options(query_options, &settings).expect("valid settings");
     let queries_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let queries = QueryClient::new(format!("http://{}", queries_listener.local_addr().expect("an address")));
-    let queries_server = tokio::spawn(query_api::serve(queries_listener, queries_state, std::future::pending(), Duration::from_secs(1)));
+    let queries_server =
+        tokio::spawn(query_api::serve(queries_listener, queries_state, std::future::pending(), Duration::from_secs(1)));
 
     let views = keep_projecting(Projector::order_views(admin.clone()));
     let index = keep_projecting(Projector::order_search(admin.clone(), search.clone()));
@@ -77,13 +88,22 @@ async fn a_command_followed_at_once_by_a_read_with_its_token_always_sees_the_cha
             .expect("created");
         let order_id = created.order_id();
         let token = created.body.consistency_token.clone().expect("a token");
-        let order = queries.get_order(order_id, &ReadOptions::after(token)).await.expect("read").into_body().expect("a body");
-        assert_eq!((order.status.as_str(), order.version), ("draft", created.version()), "round {round}: the created order");
+        let order =
+            queries.get_order(order_id, &ReadOptions::after(token)).await.expect("read").into_body().expect("a body");
+        assert_eq!(
+            (order.status.as_str(), order.version),
+            ("draft", created.version()),
+            "round {round}: the created order"
+        );
 
         let sku = format!("SKU-{round}");
         let name = format!("Widget{round}x");
         let added = commands
-            .add_item(order_id, &body::AddItemV1 { sku: sku.clone(), name: name.clone(), unit_price_minor: 250, quantity: 2 }, &none)
+            .add_item(
+                order_id,
+                &body::AddItemV1 { sku: sku.clone(), name: name.clone(), unit_price_minor: 250, quantity: 2 },
+                &none,
+            )
             .await
             .expect("added");
         let in_header = ReadOptions {
@@ -96,12 +116,19 @@ async fn a_command_followed_at_once_by_a_read_with_its_token_always_sees_the_cha
         assert_eq!(order.lines.iter().map(|line| line.sku.as_str()).collect::<Vec<_>>(), [sku.as_str()]);
 
         let found = queries
-            .search_orders(&SearchQuery::text(name.to_lowercase()), &ReadOptions::after(added.body.consistency_token.clone().expect("a token")))
+            .search_orders(
+                &SearchQuery::text(name.to_lowercase()),
+                &ReadOptions::after(added.body.consistency_token.clone().expect("a token")),
+            )
             .await
             .expect("searched")
             .into_body()
             .expect("a body");
-        assert_eq!(found.items.iter().map(|hit| hit.order_id).collect::<Vec<_>>(), [order_id], "round {round}: searchable at once");
+        assert_eq!(
+            found.items.iter().map(|hit| hit.order_id).collect::<Vec<_>>(),
+            [order_id],
+            "round {round}: searchable at once"
+        );
 
         let address = body::AddressV1 {
             recipient_name: "Ada Lovelace".to_owned(),
@@ -114,9 +141,14 @@ async fn a_command_followed_at_once_by_a_read_with_its_token_always_sees_the_cha
         };
         commands.set_shipping_address(order_id, &address, &none).await.expect("address set");
         let placed = commands.place_order(order_id, &none).await.expect("placed");
-        let read = queries.get_order(order_id, &ReadOptions::after(placed.body.consistency_token.clone().expect("a token"))).await.expect("read");
-        let reflects: event_store::LogPosition = read.consistency_token.clone().expect("a header").parse().expect("a position");
-        let placed_token: event_store::LogPosition = placed.body.consistency_token.clone().expect("a token").parse().expect("a position");
+        let read = queries
+            .get_order(order_id, &ReadOptions::after(placed.body.consistency_token.clone().expect("a token")))
+            .await
+            .expect("read");
+        let reflects: event_store::LogPosition =
+            read.consistency_token.clone().expect("a header").parse().expect("a position");
+        let placed_token: event_store::LogPosition =
+            placed.body.consistency_token.clone().expect("a token").parse().expect("a position");
         assert!(reflects.covers(&placed_token), "round {round}: the answer reflects at least the token");
         let order = read.into_body().expect("a body");
         assert_eq!((order.status.as_str(), order.version), ("placed", placed.version()), "round {round}: placed");

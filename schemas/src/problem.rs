@@ -51,10 +51,7 @@ pub struct FieldError {
 impl FieldError {
     /// Builds a field error from a JSON pointer and a message.
     pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: pointer.into(),
-            message: message.into(),
-        }
+        Self { field: pointer.into(), message: message.into() }
     }
 
     /// The JSON pointer of the offending value (the same as `field`).

@@ -35,9 +35,7 @@ pub fn partition_of(order_id: Uuid) -> u8 {
     let hash = order_id
         .as_bytes()
         .iter()
-        .fold(FNV_OFFSET_BASIS, |hash, byte| {
-            (hash ^ u32::from(*byte)).wrapping_mul(FNV_PRIME)
-        });
+        .fold(FNV_OFFSET_BASIS, |hash, byte| (hash ^ u32::from(*byte)).wrapping_mul(FNV_PRIME));
     // The remainder is below 16, so it always fits in a u8.
     (hash % u32::from(PARTITION_COUNT)) as u8
 }
@@ -48,15 +46,8 @@ pub fn partition_of(order_id: Uuid) -> u8 {
 /// so that every subject has exactly five tokens and `orders.v1.*.*.placed` selects one event type.
 /// Any other dot in an event type is replaced by `_` for the same reason.
 pub fn subject_for(order_id: Uuid, event_type: &str) -> String {
-    let event_name = event_type
-        .strip_prefix("order.")
-        .unwrap_or(event_type)
-        .replace('.', "_");
-    format!(
-        "{NATS_SUBJECT_PREFIX}.p{:02}.{}.{event_name}",
-        partition_of(order_id),
-        order_id.as_hyphenated()
-    )
+    let event_name = event_type.strip_prefix("order.").unwrap_or(event_type).replace('.', "_");
+    format!("{NATS_SUBJECT_PREFIX}.p{:02}.{}.{event_name}", partition_of(order_id), order_id.as_hyphenated())
 }
 
 /// Subject filter for one partition (`orders.v1.p07.>`), for a consumer that owns that partition.
@@ -89,10 +80,7 @@ mod tests {
     fn subject_has_five_tokens_with_a_two_digit_partition() {
         let order_id = Uuid::nil();
         let subject = subject_for(order_id, "order.item_added");
-        assert_eq!(
-            subject,
-            "orders.v1.p05.00000000-0000-0000-0000-000000000000.item_added"
-        );
+        assert_eq!(subject, "orders.v1.p05.00000000-0000-0000-0000-000000000000.item_added");
         assert_eq!(subject.split('.').count(), 5);
         assert_eq!(subject_filter_for_partition(3), "orders.v1.p03.>");
     }

@@ -43,11 +43,7 @@ fn validators() -> &'static [(ValidatorKey, Result<Validator, String>)] {
 ///
 /// Returns every violation, each located by a JSON pointer into `payload`.
 /// An unknown type or version is reported as one error at the empty pointer (the whole document).
-pub fn validate_event(
-    event_type: &str,
-    schema_version: u32,
-    payload: &Value,
-) -> Result<(), Vec<FieldError>> {
+pub fn validate_event(event_type: &str, schema_version: u32, payload: &Value) -> Result<(), Vec<FieldError>> {
     validate(SchemaKind::Event, event_type, schema_version, payload)
 }
 
@@ -56,20 +52,11 @@ pub fn validate_event(
 /// Returns every violation, each located by a JSON pointer into `body`: a missing required member is
 /// reported at the pointer of that member, and an unexpected member at its own pointer.
 /// An unknown command or version is reported as one error at the empty pointer.
-pub fn validate_command(
-    command_name: &str,
-    version: u32,
-    body: &Value,
-) -> Result<(), Vec<FieldError>> {
+pub fn validate_command(command_name: &str, version: u32, body: &Value) -> Result<(), Vec<FieldError>> {
     validate(SchemaKind::Command, command_name, version, body)
 }
 
-fn validate(
-    kind: SchemaKind,
-    name: &str,
-    version: u32,
-    instance: &Value,
-) -> Result<(), Vec<FieldError>> {
+fn validate(kind: SchemaKind, name: &str, version: u32, instance: &Value) -> Result<(), Vec<FieldError>> {
     let Some(compiled) = validators()
         .iter()
         .find(|((candidate_kind, candidate_name, candidate_version), _)| {
@@ -81,14 +68,9 @@ fn validate(
             SchemaKind::Command => "command",
             SchemaKind::Event => "event type",
         };
-        return Err(vec![FieldError::new(
-            "",
-            format!("no schema for {what} `{name}` version {version}"),
-        )]);
+        return Err(vec![FieldError::new("", format!("no schema for {what} `{name}` version {version}"))]);
     };
-    let validator = compiled
-        .as_ref()
-        .map_err(|reason| vec![FieldError::new("", reason.clone())])?;
+    let validator = compiled.as_ref().map_err(|reason| vec![FieldError::new("", reason.clone())])?;
     let mut errors: Vec<FieldError> = validator
         .iter_errors(instance)
         .flat_map(|error| {
@@ -96,22 +78,13 @@ fn validate(
             match &error.kind {
                 // Point at the missing or unexpected member itself, so a client can highlight that field.
                 ValidationErrorKind::Required { property } => {
-                    let member = property
-                        .as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| property.to_string());
-                    vec![FieldError::new(
-                        format!("{base}/{}", escape_pointer_token(&member)),
-                        "is required",
-                    )]
+                    let member = property.as_str().map(str::to_owned).unwrap_or_else(|| property.to_string());
+                    vec![FieldError::new(format!("{base}/{}", escape_pointer_token(&member)), "is required")]
                 }
                 ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
                     .iter()
                     .map(|member| {
-                        FieldError::new(
-                            format!("{base}/{}", escape_pointer_token(member)),
-                            "is not an allowed member",
-                        )
+                        FieldError::new(format!("{base}/{}", escape_pointer_token(member)), "is not an allowed member")
                     })
                     .collect(),
                 _ => vec![FieldError::new(base, error.to_string())],

@@ -34,10 +34,8 @@ fn json_files(folder: &Path) -> BTreeSet<String> {
 }
 
 fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|error| panic!("{} is readable: {error}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|error| panic!("{} is JSON: {error}", path.display()))
+    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{} is readable: {error}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{} is JSON: {error}", path.display()))
 }
 
 fn fixture(relative: &str) -> Value {
@@ -50,20 +48,12 @@ fn pointers(errors: &[FieldError]) -> Vec<&str> {
 
 #[test]
 fn every_schema_file_on_disk_is_embedded_and_every_embedded_schema_is_on_disk() {
-    for (kind, folder) in [
-        (SchemaKind::Command, "commands"),
-        (SchemaKind::Event, "events"),
-    ] {
+    for (kind, folder) in [(SchemaKind::Command, "commands"), (SchemaKind::Event, "events")] {
         let on_disk = json_files(&crate_dir().join(folder));
         let embedded: BTreeSet<String> = all_schemas()
             .iter()
             .filter(|schema| schema.kind == kind)
-            .map(|schema| {
-                schema
-                    .path
-                    .trim_start_matches(&format!("{folder}/"))
-                    .to_owned()
-            })
+            .map(|schema| schema.path.trim_start_matches(&format!("{folder}/")).to_owned())
             .collect();
         assert_eq!(on_disk, embedded, "files in schemas/{folder}/");
     }
@@ -75,11 +65,7 @@ fn embedded_text_equals_the_file_and_the_file_name_follows_name_and_version() {
         let on_disk = std::fs::read_to_string(crate_dir().join(schema.path)).unwrap();
         assert_eq!(schema.text, on_disk, "{}", schema.path);
         let expected_file = format!("{}.v{}.json", schema.name.replace('.', "_"), schema.version);
-        assert!(
-            schema.path.ends_with(&expected_file),
-            "{} should end with {expected_file}",
-            schema.path
-        );
+        assert!(schema.path.ends_with(&expected_file), "{} should end with {expected_file}", schema.path);
     }
 }
 
@@ -90,10 +76,7 @@ fn every_command_name_and_event_type_has_a_schema_at_its_current_version() {
     }
     for event in event_type::ALL {
         let version = OrderEvent::current_version(event).unwrap();
-        assert!(
-            event_schema(event, version).is_some(),
-            "event {event} v{version}"
-        );
+        assert!(event_schema(event, version).is_some(), "event {event} v{version}");
     }
     assert_eq!(OrderEvent::current_version("order.unknown"), None);
 }
@@ -112,29 +95,15 @@ fn assert_documented_and_closed(path: &str, pointer: &str, schema: &Value) {
         if let Some(properties) = object.get("properties").and_then(Value::as_object) {
             for (name, property) in properties {
                 let property_pointer = format!("{pointer}/properties/{name}");
-                let description = property
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                assert!(
-                    !description.is_empty(),
-                    "{path}{property_pointer} needs a description"
-                );
+                let description = property.get("description").and_then(Value::as_str).unwrap_or("");
+                assert!(!description.is_empty(), "{path}{property_pointer} needs a description");
                 assert_documented_and_closed(path, &property_pointer, property);
             }
         }
-        for required in object
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for required in object.get("required").and_then(Value::as_array).into_iter().flatten() {
             let name = required.as_str().unwrap();
             assert!(
-                object
-                    .get("properties")
-                    .and_then(|properties| properties.get(name))
-                    .is_some(),
+                object.get("properties").and_then(|properties| properties.get(name)).is_some(),
                 "{path}{pointer} requires undeclared {name}"
             );
         }
@@ -148,26 +117,9 @@ fn assert_documented_and_closed(path: &str, pointer: &str, schema: &Value) {
 fn every_schema_is_draft_2020_12_documented_and_closed() {
     for schema in all_schemas() {
         let document: Value = serde_json::from_str(schema.text).unwrap();
-        assert_eq!(
-            document["$schema"],
-            json!("https://json-schema.org/draft/2020-12/schema"),
-            "{}",
-            schema.path
-        );
-        assert!(
-            document["title"]
-                .as_str()
-                .is_some_and(|title| !title.is_empty()),
-            "{}",
-            schema.path
-        );
-        assert!(
-            document["description"]
-                .as_str()
-                .is_some_and(|text| !text.is_empty()),
-            "{}",
-            schema.path
-        );
+        assert_eq!(document["$schema"], json!("https://json-schema.org/draft/2020-12/schema"), "{}", schema.path);
+        assert!(document["title"].as_str().is_some_and(|title| !title.is_empty()), "{}", schema.path);
+        assert!(document["description"].as_str().is_some_and(|text| !text.is_empty()), "{}", schema.path);
         assert_documented_and_closed(schema.path, "", &document);
     }
 }
@@ -181,12 +133,7 @@ fn uuid_fields_declare_the_uuid_format_and_timestamps_the_date_time_format() {
                 assert_eq!(property["format"], json!("uuid"), "{} {name}", schema.path);
             }
             if name.ends_with("_at") {
-                assert_eq!(
-                    property["format"],
-                    json!("date-time"),
-                    "{} {name}",
-                    schema.path
-                );
+                assert_eq!(property["format"], json!("date-time"), "{} {name}", schema.path);
             }
         }
     }
@@ -215,31 +162,15 @@ fn every_event_fixture_is_valid_and_round_trips_through_its_wire_type() {
         .filter(|schema| schema.kind == SchemaKind::Event)
         .map(|schema| schema.path.trim_start_matches("events/").to_owned())
         .collect();
-    assert_eq!(
-        files, expected,
-        "one golden fixture per event type and version"
-    );
-    for schema in all_schemas()
-        .iter()
-        .filter(|schema| schema.kind == SchemaKind::Event)
-    {
+    assert_eq!(files, expected, "one golden fixture per event type and version");
+    for schema in all_schemas().iter().filter(|schema| schema.kind == SchemaKind::Event) {
         let payload = read_json(&folder.join(schema.path.trim_start_matches("events/")));
-        assert_eq!(
-            validate_event(schema.name, schema.version, &payload),
-            Ok(()),
-            "{}",
-            schema.path
-        );
+        assert_eq!(validate_event(schema.name, schema.version, &payload), Ok(()), "{}", schema.path);
         let decoded = OrderEvent::decode(schema.name, schema.version, payload.clone())
             .unwrap_or_else(|error| panic!("{} decodes: {error}", schema.path));
         assert_eq!(decoded.event_type(), schema.name);
         if OrderEvent::current_version(schema.name) == Some(schema.version) {
-            assert_eq!(
-                decoded.payload().unwrap(),
-                payload,
-                "{} re-encodes to the same JSON",
-                schema.path
-            );
+            assert_eq!(decoded.payload().unwrap(), payload, "{} re-encodes to the same JSON", schema.path);
         }
         let re_encoded = decoded.payload().unwrap();
         assert_eq!(
@@ -281,12 +212,9 @@ fn every_command_fixture_is_valid_and_round_trips_through_its_body_type() {
 
 #[test]
 fn shipping_address_v1_is_upcast_to_v2_when_read() {
-    let decoded = OrderEvent::decode(
-        event_type::SHIPPING_ADDRESS_SET,
-        1,
-        fixture("events/order_shipping_address_set.v1.json"),
-    )
-    .unwrap();
+    let decoded =
+        OrderEvent::decode(event_type::SHIPPING_ADDRESS_SET, 1, fixture("events/order_shipping_address_set.v1.json"))
+            .unwrap();
     let OrderEvent::ShippingAddressSet(payload) = &decoded else {
         panic!("decoded as {decoded:?}");
     };
@@ -296,14 +224,7 @@ fn shipping_address_v1_is_upcast_to_v2_when_read() {
     assert_eq!(payload.address.city, "London");
     assert_eq!(payload.address.country, "GB");
     assert_eq!(decoded.schema_version(), 2);
-    assert_eq!(
-        validate_event(
-            event_type::SHIPPING_ADDRESS_SET,
-            2,
-            &decoded.payload().unwrap()
-        ),
-        Ok(())
-    );
+    assert_eq!(validate_event(event_type::SHIPPING_ADDRESS_SET, 2, &decoded.payload().unwrap()), Ok(()));
 }
 
 #[test]
@@ -323,10 +244,7 @@ fn unknown_event_types_and_versions_are_decode_errors() {
     ));
     assert!(matches!(
         OrderEvent::decode(event_type::CREATED, 9, payload),
-        Err(order::DecodeError::UnknownSchemaVersion {
-            schema_version: 9,
-            ..
-        })
+        Err(order::DecodeError::UnknownSchemaVersion { schema_version: 9, .. })
     ));
     let broken = json!({"order_id": "not-a-uuid"});
     assert!(matches!(
@@ -350,11 +268,7 @@ fn an_invalid_date_time_is_rejected_because_formats_are_asserted() {
     payload["occurred_at"] = json!("yesterday at noon");
     let errors = validate_event(event_type::CREATED, 1, &payload).unwrap_err();
     assert_eq!(pointers(&errors), ["/occurred_at"]);
-    assert!(
-        errors[0].message.contains("date-time"),
-        "{}",
-        errors[0].message
-    );
+    assert!(errors[0].message.contains("date-time"), "{}", errors[0].message);
 }
 
 #[test]
@@ -368,10 +282,7 @@ fn a_missing_field_is_reported_at_its_own_pointer() {
 fn an_unexpected_field_is_reported_at_its_own_pointer() {
     let body = json!({"quantity": 2, "price": 5});
     let errors = validate_command(command_name::CHANGE_ITEM_QUANTITY, 1, &body).unwrap_err();
-    assert_eq!(
-        errors,
-        [FieldError::new("/price", "is not an allowed member")]
-    );
+    assert_eq!(errors, [FieldError::new("/price", "is not an allowed member")]);
 }
 
 #[test]
@@ -381,14 +292,7 @@ fn every_violation_is_reported_with_a_pointer_into_nested_documents() {
     payload["shipping_address"]["country"] = json!("gb");
     payload["order_total_minor"] = json!(12.5);
     let errors = validate_event(event_type::PLACED, 1, &payload).unwrap_err();
-    assert_eq!(
-        pointers(&errors),
-        [
-            "/lines/0/quantity",
-            "/order_total_minor",
-            "/shipping_address/country"
-        ]
-    );
+    assert_eq!(pointers(&errors), ["/lines/0/quantity", "/order_total_minor", "/shipping_address/country"]);
 }
 
 #[test]
@@ -423,10 +327,7 @@ fn limits_of_the_domain_are_part_of_the_contract() {
 #[test]
 fn the_order_id_of_a_create_body_is_optional() {
     let body = json!({"customer_id": "0190f5d1-1111-7222-8333-444455556666", "currency": "EUR"});
-    assert_eq!(
-        validate_command(command_name::CREATE_ORDER, 1, &body),
-        Ok(())
-    );
+    assert_eq!(validate_command(command_name::CREATE_ORDER, 1, &body), Ok(()));
     let parsed: order::CreateOrderV1 = serde_json::from_value(body).unwrap();
     assert_eq!(parsed.order_id, None);
 }
@@ -448,10 +349,7 @@ fn problem_bodies_use_type_and_omit_absent_members() {
         detail: "quantity must be between 1 and 1000".to_owned(),
         instance: None,
         code: None,
-        errors: Some(vec![FieldError::new(
-            "/quantity",
-            "must be between 1 and 1000",
-        )]),
+        errors: Some(vec![FieldError::new("/quantity", "must be between 1 and 1000")]),
     };
     let encoded = serde_json::to_value(&problem).unwrap();
     assert_eq!(
@@ -482,12 +380,7 @@ fn every_top_level_schema_property_is_a_field_of_its_wire_type() {
     // exactly the schema's properties; `deny_unknown_fields` already refuses members the schema lacks.
     for schema in all_schemas() {
         let document: Value = serde_json::from_str(schema.text).unwrap();
-        let declared: BTreeSet<String> = document["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
+        let declared: BTreeSet<String> = document["properties"].as_object().unwrap().keys().cloned().collect();
         let fixture_path = match schema.kind {
             SchemaKind::Command => format!("commands/{}.v{}.json", schema.name, schema.version),
             SchemaKind::Event => schema.path.to_owned(),
@@ -495,8 +388,7 @@ fn every_top_level_schema_property_is_a_field_of_its_wire_type() {
         let document = fixture(&fixture_path);
         let through_wire = match schema.kind {
             SchemaKind::Event => {
-                let event =
-                    OrderEvent::decode(schema.name, schema.version, document.clone()).unwrap();
+                let event = OrderEvent::decode(schema.name, schema.version, document.clone()).unwrap();
                 if OrderEvent::current_version(schema.name) == Some(schema.version) {
                     event.payload().unwrap()
                 } else {

@@ -29,9 +29,7 @@ struct When {
 }
 
 fn given(history: impl IntoIterator<Item = OrderEvent>) -> Given {
-    Given {
-        history: history.into_iter().collect(),
-    }
+    Given { history: history.into_iter().collect() }
 }
 
 impl Given {
@@ -52,10 +50,7 @@ impl When {
         let before = self.state.status();
         let after = events.iter().fold(self.state, crate::evolve);
         if let (Some(before), Some(after)) = (before, after.status()) {
-            assert!(
-                before == after || before.can_move_to(after),
-                "{before} -> {after}"
-            );
+            assert!(before == after || before.can_move_to(after), "{before} -> {after}");
         }
         after
     }
@@ -106,11 +101,7 @@ fn mug() -> OrderLine {
 }
 
 fn totals(order_total: i64, item_count: u32, line_count: u32) -> OrderTotals {
-    OrderTotals {
-        order_total: eur_minor(order_total),
-        item_count,
-        line_count,
-    }
+    OrderTotals { order_total: eur_minor(order_total), item_count, line_count }
 }
 
 fn address() -> ShippingAddress {
@@ -126,12 +117,7 @@ fn address() -> ShippingAddress {
 }
 
 fn create() -> OrderCommand {
-    OrderCommand::Create {
-        order_id: order_id(),
-        customer_id: customer_id(),
-        currency: eur(),
-        requested_at: at(0),
-    }
+    OrderCommand::Create { order_id: order_id(), customer_id: customer_id(), currency: eur(), requested_at: at(0) }
 }
 
 fn add(line: &OrderLine) -> OrderCommand {
@@ -145,10 +131,7 @@ fn add(line: &OrderLine) -> OrderCommand {
 }
 
 fn set_address(address: ShippingAddress) -> OrderCommand {
-    OrderCommand::SetShippingAddress {
-        address,
-        requested_at: at(11),
-    }
+    OrderCommand::SetShippingAddress { address, requested_at: at(11) }
 }
 
 fn pay(minor_units: i64) -> OrderCommand {
@@ -168,10 +151,7 @@ fn ship() -> OrderCommand {
 }
 
 fn cancel() -> OrderCommand {
-    OrderCommand::Cancel {
-        reason: CancelReason::parse("customer changed their mind").unwrap(),
-        requested_at: at(40),
-    }
+    OrderCommand::Cancel { reason: CancelReason::parse("customer changed their mind").unwrap(), requested_at: at(40) }
 }
 
 fn refund(minor_units: Option<i64>) -> OrderCommand {
@@ -183,38 +163,19 @@ fn refund(minor_units: Option<i64>) -> OrderCommand {
 }
 
 fn created() -> OrderEvent {
-    OrderEvent::Created {
-        order_id: order_id(),
-        customer_id: customer_id(),
-        currency: eur(),
-        occurred_at: at(0),
-    }
+    OrderEvent::Created { order_id: order_id(), customer_id: customer_id(), currency: eur(), occurred_at: at(0) }
 }
 
 fn book_added() -> OrderEvent {
-    OrderEvent::ItemAdded {
-        order_id: order_id(),
-        line: book(2),
-        totals: totals(7998, 2, 1),
-        occurred_at: at(1),
-    }
+    OrderEvent::ItemAdded { order_id: order_id(), line: book(2), totals: totals(7998, 2, 1), occurred_at: at(1) }
 }
 
 fn mug_added() -> OrderEvent {
-    OrderEvent::ItemAdded {
-        order_id: order_id(),
-        line: mug(),
-        totals: totals(9248, 3, 2),
-        occurred_at: at(2),
-    }
+    OrderEvent::ItemAdded { order_id: order_id(), line: mug(), totals: totals(9248, 3, 2), occurred_at: at(2) }
 }
 
 fn address_set() -> OrderEvent {
-    OrderEvent::ShippingAddressSet {
-        order_id: order_id(),
-        address: address(),
-        occurred_at: at(3),
-    }
+    OrderEvent::ShippingAddressSet { order_id: order_id(), address: address(), occurred_at: at(3) }
 }
 
 fn placed() -> OrderEvent {
@@ -249,11 +210,7 @@ fn shipped() -> OrderEvent {
 }
 
 fn delivered() -> OrderEvent {
-    OrderEvent::Delivered {
-        order_id: order_id(),
-        customer_id: customer_id(),
-        occurred_at: at(7),
-    }
+    OrderEvent::Delivered { order_id: order_id(), customer_id: customer_id(), occurred_at: at(7) }
 }
 
 fn cancelled(previous_status: OrderStatus, refund_due: Option<i64>) -> OrderEvent {
@@ -326,9 +283,7 @@ fn creating_an_order_opens_a_draft() {
 
 #[test]
 fn creating_an_order_that_exists_is_rejected() {
-    given([created()])
-        .when(create())
-        .then_rejects(OrderError::AlreadyCreated);
+    given([created()]).when(create()).then_rejects(OrderError::AlreadyCreated);
 }
 
 #[test]
@@ -336,9 +291,7 @@ fn every_other_command_on_a_missing_order_is_rejected_as_not_created() {
     for command in [
         add(&book(1)),
         set_address(address()),
-        OrderCommand::Place {
-            requested_at: at(1),
-        },
+        OrderCommand::Place { requested_at: at(1) },
         pay(1),
         ship(),
         cancel(),
@@ -352,35 +305,29 @@ fn every_other_command_on_a_missing_order_is_rejected_as_not_created() {
 
 #[test]
 fn adding_an_item_reports_the_line_and_the_order_totals_after_the_change() {
-    given([created()])
-        .when(add(&book(2)))
-        .then([OrderEvent::ItemAdded {
-            order_id: order_id(),
-            line: book(2),
-            totals: totals(7998, 2, 1),
-            occurred_at: at(10),
-        }]);
+    given([created()]).when(add(&book(2))).then([OrderEvent::ItemAdded {
+        order_id: order_id(),
+        line: book(2),
+        totals: totals(7998, 2, 1),
+        occurred_at: at(10),
+    }]);
 }
 
 #[test]
 fn adding_a_second_item_adds_to_the_totals() {
-    given(draft_with_book())
-        .when(add(&mug()))
-        .then([OrderEvent::ItemAdded {
-            order_id: order_id(),
-            line: mug(),
-            totals: totals(9248, 3, 2),
-            occurred_at: at(10),
-        }]);
+    given(draft_with_book()).when(add(&mug())).then([OrderEvent::ItemAdded {
+        order_id: order_id(),
+        line: mug(),
+        totals: totals(9248, 3, 2),
+        occurred_at: at(10),
+    }]);
 }
 
 #[test]
 fn adding_a_sku_that_is_already_on_the_order_is_rejected() {
     given(draft_with_book())
         .when(add(&book(5)))
-        .then_rejects(OrderError::ItemAlreadyInOrder {
-            sku: book(1).sku().clone(),
-        });
+        .then_rejects(OrderError::ItemAlreadyInOrder { sku: book(1).sku().clone() });
 }
 
 #[test]
@@ -392,18 +339,14 @@ fn adding_a_line_beyond_the_limit_is_rejected() {
         state = events.iter().fold(state, crate::evolve);
         history.extend(events);
     }
-    given(history)
-        .when(add(&mug()))
-        .then_rejects(OrderError::TooManyLines { max: MAX_LINES });
+    given(history).when(add(&mug())).then_rejects(OrderError::TooManyLines { max: MAX_LINES });
 }
 
 #[test]
 fn adding_an_item_to_a_placed_order_is_rejected() {
     given(placed_order())
         .when(add(&mug()))
-        .then_rejects(OrderError::CannotAddItemWhenPlaced {
-            status: OrderStatus::Placed,
-        });
+        .then_rejects(OrderError::CannotAddItemWhenPlaced { status: OrderStatus::Placed });
 }
 
 #[test]
@@ -412,51 +355,37 @@ fn adding_an_item_to_a_cancelled_draft_is_rejected() {
     history.push(cancelled(OrderStatus::Draft, None));
     given(history)
         .when(add(&mug()))
-        .then_rejects(OrderError::CannotAddItemWhenPlaced {
-            status: OrderStatus::Cancelled,
-        });
+        .then_rejects(OrderError::CannotAddItemWhenPlaced { status: OrderStatus::Cancelled });
 }
 
 #[test]
 fn removing_an_item_reports_the_removed_line_and_the_totals_after_the_change() {
     let mut history = draft_with_book();
     history.push(mug_added());
-    let state = given(history)
-        .when(OrderCommand::RemoveItem {
-            sku: mug().sku().clone(),
-            requested_at: at(12),
-        })
-        .then([OrderEvent::ItemRemoved {
-            order_id: order_id(),
-            line: mug(),
-            totals: totals(7998, 2, 1),
-            occurred_at: at(12),
-        }]);
+    let state =
+        given(history).when(OrderCommand::RemoveItem { sku: mug().sku().clone(), requested_at: at(12) }).then([
+            OrderEvent::ItemRemoved {
+                order_id: order_id(),
+                line: mug(),
+                totals: totals(7998, 2, 1),
+                occurred_at: at(12),
+            },
+        ]);
     assert_eq!(state.details().unwrap().lines(), [book(2)]);
 }
 
 #[test]
 fn removing_a_sku_that_is_not_on_the_order_is_rejected() {
     given(draft_with_book())
-        .when(OrderCommand::RemoveItem {
-            sku: mug().sku().clone(),
-            requested_at: at(12),
-        })
-        .then_rejects(OrderError::ItemNotInOrder {
-            sku: mug().sku().clone(),
-        });
+        .when(OrderCommand::RemoveItem { sku: mug().sku().clone(), requested_at: at(12) })
+        .then_rejects(OrderError::ItemNotInOrder { sku: mug().sku().clone() });
 }
 
 #[test]
 fn removing_an_item_from_a_paid_order_is_rejected() {
     given(paid_order())
-        .when(OrderCommand::RemoveItem {
-            sku: book(1).sku().clone(),
-            requested_at: at(12),
-        })
-        .then_rejects(OrderError::CannotRemoveItemWhenPlaced {
-            status: OrderStatus::Paid,
-        });
+        .when(OrderCommand::RemoveItem { sku: book(1).sku().clone(), requested_at: at(12) })
+        .then_rejects(OrderError::CannotRemoveItemWhenPlaced { status: OrderStatus::Paid });
 }
 
 fn change_book_quantity(quantity: i64) -> OrderCommand {
@@ -469,70 +398,55 @@ fn change_book_quantity(quantity: i64) -> OrderCommand {
 
 #[test]
 fn changing_a_quantity_reports_the_previous_quantity_and_the_new_totals() {
-    given(draft_with_book())
-        .when(change_book_quantity(3))
-        .then([OrderEvent::ItemQuantityChanged {
-            order_id: order_id(),
-            line: book(3),
-            previous_quantity: Quantity::try_new(2).unwrap(),
-            totals: totals(11997, 3, 1),
-            occurred_at: at(13),
-        }]);
+    given(draft_with_book()).when(change_book_quantity(3)).then([OrderEvent::ItemQuantityChanged {
+        order_id: order_id(),
+        line: book(3),
+        previous_quantity: Quantity::try_new(2).unwrap(),
+        totals: totals(11997, 3, 1),
+        occurred_at: at(13),
+    }]);
 }
 
 #[test]
 fn setting_the_current_quantity_again_changes_nothing() {
-    given(draft_with_book())
-        .when(change_book_quantity(2))
-        .then([]);
+    given(draft_with_book()).when(change_book_quantity(2)).then([]);
 }
 
 #[test]
 fn changing_the_quantity_of_a_sku_that_is_not_on_the_order_is_rejected() {
     given([created()])
         .when(change_book_quantity(2))
-        .then_rejects(OrderError::ItemNotInOrder {
-            sku: book(1).sku().clone(),
-        });
+        .then_rejects(OrderError::ItemNotInOrder { sku: book(1).sku().clone() });
 }
 
 #[test]
 fn changing_a_quantity_on_a_shipped_order_is_rejected() {
     given(shipped_order())
         .when(change_book_quantity(3))
-        .then_rejects(OrderError::CannotChangeQuantityWhenPlaced {
-            status: OrderStatus::Shipped,
-        });
+        .then_rejects(OrderError::CannotChangeQuantityWhenPlaced { status: OrderStatus::Shipped });
 }
 
 // ---- address ----
 
 #[test]
 fn setting_the_shipping_address_records_it_with_city_and_country() {
-    let state = given(draft_with_book()).when(set_address(address())).then([
-        OrderEvent::ShippingAddressSet {
-            order_id: order_id(),
-            address: address(),
-            occurred_at: at(11),
-        },
-    ]);
-    assert_eq!(
-        state.details().unwrap().shipping_address(),
-        Some(&address())
-    );
+    let state = given(draft_with_book()).when(set_address(address())).then([OrderEvent::ShippingAddressSet {
+        order_id: order_id(),
+        address: address(),
+        occurred_at: at(11),
+    }]);
+    assert_eq!(state.details().unwrap().shipping_address(), Some(&address()));
 }
 
 #[test]
 fn replacing_the_shipping_address_records_the_new_one() {
     let mut other = address();
     other.city = City::parse("Manchester").unwrap();
-    given(ready_draft())
-        .when(set_address(other.clone()))
-        .then([OrderEvent::ShippingAddressSet {
-            order_id: order_id(),
-            address: other,
-            occurred_at: at(11),
-        }]);
+    given(ready_draft()).when(set_address(other.clone())).then([OrderEvent::ShippingAddressSet {
+        order_id: order_id(),
+        address: other,
+        occurred_at: at(11),
+    }]);
 }
 
 #[test]
@@ -544,20 +458,14 @@ fn setting_the_same_shipping_address_again_changes_nothing() {
 fn setting_the_address_of_a_placed_order_is_rejected() {
     given(placed_order())
         .when(set_address(address()))
-        .then_rejects(OrderError::CannotSetAddressWhenPlaced {
-            status: OrderStatus::Placed,
-        });
+        .then_rejects(OrderError::CannotSetAddressWhenPlaced { status: OrderStatus::Placed });
 }
 
 // ---- place ----
 
 #[test]
 fn placing_a_draft_with_items_and_an_address_freezes_lines_total_and_address() {
-    let state = given(ready_draft())
-        .when(OrderCommand::Place {
-            requested_at: at(4),
-        })
-        .then([placed()]);
+    let state = given(ready_draft()).when(OrderCommand::Place { requested_at: at(4) }).then([placed()]);
     let details = state.details().unwrap();
     assert_eq!(details.status(), OrderStatus::Placed);
     assert_eq!(details.placed_at(), Some(at(4)));
@@ -567,98 +475,65 @@ fn placing_a_draft_with_items_and_an_address_freezes_lines_total_and_address() {
 #[test]
 fn placing_an_order_without_items_is_rejected() {
     given([created(), address_set()])
-        .when(OrderCommand::Place {
-            requested_at: at(4),
-        })
+        .when(OrderCommand::Place { requested_at: at(4) })
         .then_rejects(OrderError::CannotPlaceWithoutItems);
 }
 
 #[test]
 fn placing_an_order_without_an_address_is_rejected() {
     given(draft_with_book())
-        .when(OrderCommand::Place {
-            requested_at: at(4),
-        })
+        .when(OrderCommand::Place { requested_at: at(4) })
         .then_rejects(OrderError::CannotPlaceWithoutAddress);
 }
 
 #[test]
 fn placing_an_order_twice_is_rejected() {
     given(placed_order())
-        .when(OrderCommand::Place {
-            requested_at: at(4),
-        })
-        .then_rejects(OrderError::InvalidTransition {
-            from: OrderStatus::Placed,
-            command: CommandName::PlaceOrder,
-        });
+        .when(OrderCommand::Place { requested_at: at(4) })
+        .then_rejects(OrderError::InvalidTransition { from: OrderStatus::Placed, command: CommandName::PlaceOrder });
 }
 
 // ---- payment ----
 
 #[test]
 fn paying_exactly_the_order_total_confirms_the_payment() {
-    let state = given(placed_order())
-        .when(pay(7998))
-        .then([OrderEvent::PaymentConfirmed {
-            order_id: order_id(),
-            customer_id: customer_id(),
-            amount: eur_minor(7998),
-            payment_reference: Some(PaymentReference::parse("psp_8f2a1c").unwrap()),
-            occurred_at: at(20),
-        }]);
-    assert_eq!(
-        state.details().unwrap().payment().unwrap().amount,
-        eur_minor(7998)
-    );
+    let state = given(placed_order()).when(pay(7998)).then([OrderEvent::PaymentConfirmed {
+        order_id: order_id(),
+        customer_id: customer_id(),
+        amount: eur_minor(7998),
+        payment_reference: Some(PaymentReference::parse("psp_8f2a1c").unwrap()),
+        occurred_at: at(20),
+    }]);
+    assert_eq!(state.details().unwrap().payment().unwrap().amount, eur_minor(7998));
 }
 
 #[test]
 fn paying_another_amount_is_rejected_with_both_amounts() {
     given(placed_order())
         .when(pay(7000))
-        .then_rejects(OrderError::PaymentAmountMismatch {
-            expected: eur_minor(7998),
-            got: eur_minor(7000),
-        });
+        .then_rejects(OrderError::PaymentAmountMismatch { expected: eur_minor(7998), got: eur_minor(7000) });
 }
 
 #[test]
 fn paying_in_another_currency_is_rejected_with_both_amounts() {
-    let usd = Money::new(
-        Amount::try_new(7998).unwrap(),
-        Currency::parse("USD").unwrap(),
-    );
+    let usd = Money::new(Amount::try_new(7998).unwrap(), Currency::parse("USD").unwrap());
     given(placed_order())
-        .when(OrderCommand::ConfirmPayment {
-            amount: usd,
-            payment_reference: None,
-            requested_at: at(20),
-        })
-        .then_rejects(OrderError::PaymentAmountMismatch {
-            expected: eur_minor(7998),
-            got: usd,
-        });
+        .when(OrderCommand::ConfirmPayment { amount: usd, payment_reference: None, requested_at: at(20) })
+        .then_rejects(OrderError::PaymentAmountMismatch { expected: eur_minor(7998), got: usd });
 }
 
 #[test]
 fn paying_a_draft_is_rejected() {
     given(ready_draft())
         .when(pay(7998))
-        .then_rejects(OrderError::InvalidTransition {
-            from: OrderStatus::Draft,
-            command: CommandName::ConfirmPayment,
-        });
+        .then_rejects(OrderError::InvalidTransition { from: OrderStatus::Draft, command: CommandName::ConfirmPayment });
 }
 
 #[test]
 fn paying_twice_is_rejected() {
     given(paid_order())
         .when(pay(7998))
-        .then_rejects(OrderError::InvalidTransition {
-            from: OrderStatus::Paid,
-            command: CommandName::ConfirmPayment,
-        });
+        .then_rejects(OrderError::InvalidTransition { from: OrderStatus::Paid, command: CommandName::ConfirmPayment });
 }
 
 // ---- shipping and delivery ----
@@ -672,72 +547,45 @@ fn shipping_a_paid_order_records_carrier_and_tracking_number() {
         tracking_number: TrackingNumber::parse("JD0146").unwrap(),
         occurred_at: at(30),
     }]);
-    assert_eq!(
-        state
-            .details()
-            .unwrap()
-            .shipment()
-            .unwrap()
-            .carrier
-            .as_str(),
-        "DHL"
-    );
+    assert_eq!(state.details().unwrap().shipment().unwrap().carrier.as_str(), "DHL");
 }
 
 #[test]
 fn shipping_an_unpaid_order_is_rejected() {
     given(placed_order())
         .when(ship())
-        .then_rejects(OrderError::InvalidTransition {
-            from: OrderStatus::Placed,
-            command: CommandName::ShipOrder,
-        });
+        .then_rejects(OrderError::InvalidTransition { from: OrderStatus::Placed, command: CommandName::ShipOrder });
 }
 
 #[test]
 fn confirming_delivery_of_a_shipped_order_records_it() {
-    let state = given(shipped_order())
-        .when(OrderCommand::ConfirmDelivery {
-            requested_at: at(7),
-        })
-        .then([delivered()]);
+    let state = given(shipped_order()).when(OrderCommand::ConfirmDelivery { requested_at: at(7) }).then([delivered()]);
     assert_eq!(state.details().unwrap().delivered_at(), Some(at(7)));
 }
 
 #[test]
 fn confirming_delivery_of_an_order_that_was_not_shipped_is_rejected() {
     given(paid_order())
-        .when(OrderCommand::ConfirmDelivery {
-            requested_at: at(7),
-        })
-        .then_rejects(OrderError::InvalidTransition {
-            from: OrderStatus::Paid,
-            command: CommandName::ConfirmDelivery,
-        });
+        .when(OrderCommand::ConfirmDelivery { requested_at: at(7) })
+        .then_rejects(OrderError::InvalidTransition { from: OrderStatus::Paid, command: CommandName::ConfirmDelivery });
 }
 
 // ---- cancel ----
 
 #[test]
 fn cancelling_a_draft_owes_nothing() {
-    given(ready_draft())
-        .when(cancel())
-        .then([cancelled(OrderStatus::Draft, None)]);
+    given(ready_draft()).when(cancel()).then([cancelled(OrderStatus::Draft, None)]);
 }
 
 #[test]
 fn cancelling_a_placed_unpaid_order_owes_nothing() {
-    let state = given(placed_order())
-        .when(cancel())
-        .then([cancelled(OrderStatus::Placed, None)]);
+    let state = given(placed_order()).when(cancel()).then([cancelled(OrderStatus::Placed, None)]);
     assert_eq!(state.details().unwrap().refund_due(), None);
 }
 
 #[test]
 fn cancelling_a_paid_order_records_that_the_payment_is_owed_back() {
-    let state = given(paid_order())
-        .when(cancel())
-        .then([cancelled(OrderStatus::Paid, Some(7998))]);
+    let state = given(paid_order()).when(cancel()).then([cancelled(OrderStatus::Paid, Some(7998))]);
     assert_eq!(state.details().unwrap().refund_due(), Some(eur_minor(7998)));
 }
 
@@ -745,78 +593,58 @@ fn cancelling_a_paid_order_records_that_the_payment_is_owed_back() {
 fn cancelling_a_shipped_order_is_rejected() {
     given(shipped_order())
         .when(cancel())
-        .then_rejects(OrderError::CannotCancelAfterShipping {
-            status: OrderStatus::Shipped,
-        });
+        .then_rejects(OrderError::CannotCancelAfterShipping { status: OrderStatus::Shipped });
 }
 
 #[test]
 fn cancelling_a_delivered_order_is_rejected() {
     given(delivered_order())
         .when(cancel())
-        .then_rejects(OrderError::CannotCancelAfterShipping {
-            status: OrderStatus::Delivered,
-        });
+        .then_rejects(OrderError::CannotCancelAfterShipping { status: OrderStatus::Delivered });
 }
 
 #[test]
 fn cancelling_twice_is_rejected() {
-    given(cancelled_paid_order())
-        .when(cancel())
-        .then_rejects(OrderError::InvalidTransition {
-            from: OrderStatus::Cancelled,
-            command: CommandName::CancelOrder,
-        });
+    given(cancelled_paid_order()).when(cancel()).then_rejects(OrderError::InvalidTransition {
+        from: OrderStatus::Cancelled,
+        command: CommandName::CancelOrder,
+    });
 }
 
 // ---- refund ----
 
 #[test]
 fn refunding_a_cancelled_paid_order_pays_back_what_is_owed() {
-    let state = given(cancelled_paid_order())
-        .when(refund(None))
-        .then([refunded(7998, OrderStatus::Cancelled)]);
+    let state = given(cancelled_paid_order()).when(refund(None)).then([refunded(7998, OrderStatus::Cancelled)]);
     let details = state.details().unwrap();
     assert_eq!(details.status(), OrderStatus::Refunded);
     assert_eq!(details.refund_due(), None);
-    assert_eq!(
-        details.cancellation().unwrap().refund_due,
-        Some(eur_minor(7998))
-    );
+    assert_eq!(details.cancellation().unwrap().refund_due, Some(eur_minor(7998)));
     assert_eq!(details.payment().unwrap().amount, eur_minor(7998));
 }
 
 #[test]
 fn refunding_a_cancelled_paid_order_with_the_exact_amount_is_accepted() {
-    given(cancelled_paid_order())
-        .when(refund(Some(7998)))
-        .then([refunded(7998, OrderStatus::Cancelled)]);
+    given(cancelled_paid_order()).when(refund(Some(7998))).then([refunded(7998, OrderStatus::Cancelled)]);
 }
 
 #[test]
 fn refunding_a_cancelled_paid_order_partially_is_rejected() {
     given(cancelled_paid_order())
         .when(refund(Some(100)))
-        .then_rejects(OrderError::RefundAmountMismatch {
-            expected: eur_minor(7998),
-            got: eur_minor(100),
-        });
+        .then_rejects(OrderError::RefundAmountMismatch { expected: eur_minor(7998), got: eur_minor(100) });
 }
 
 #[test]
 fn refunding_a_cancelled_unpaid_order_is_rejected() {
     let mut history = placed_order();
     history.push(cancelled(OrderStatus::Placed, None));
-    given(history)
-        .when(refund(None))
-        .then_rejects(OrderError::NothingToRefund);
+    given(history).when(refund(None)).then_rejects(OrderError::NothingToRefund);
 }
 
 #[test]
 fn refunding_part_of_a_delivered_order_is_accepted() {
-    let state = given(delivered_order())
-        .when(refund(Some(3999)))
-        .then([refunded(3999, OrderStatus::Delivered)]);
+    let state = given(delivered_order()).when(refund(Some(3999))).then([refunded(3999, OrderStatus::Delivered)]);
     let details = state.details().unwrap();
     assert_eq!(details.refund().unwrap().amount, eur_minor(3999));
     assert_eq!(details.delivered_at(), Some(at(7)));
@@ -827,20 +655,14 @@ fn refunding_part_of_a_delivered_order_is_accepted() {
 fn refunding_more_than_was_paid_for_a_delivered_order_is_rejected() {
     given(delivered_order())
         .when(refund(Some(9000)))
-        .then_rejects(OrderError::RefundExceedsPayment {
-            paid: eur_minor(7998),
-            requested: eur_minor(9000),
-        });
+        .then_rejects(OrderError::RefundExceedsPayment { paid: eur_minor(7998), requested: eur_minor(9000) });
 }
 
 #[test]
 fn refunding_an_order_that_is_only_placed_is_rejected() {
     given(placed_order())
         .when(refund(None))
-        .then_rejects(OrderError::InvalidTransition {
-            from: OrderStatus::Placed,
-            command: CommandName::RefundOrder,
-        });
+        .then_rejects(OrderError::InvalidTransition { from: OrderStatus::Placed, command: CommandName::RefundOrder });
 }
 
 #[test]
@@ -849,10 +671,7 @@ fn refunding_twice_is_rejected() {
     history.push(refunded(7998, OrderStatus::Cancelled));
     given(history)
         .when(refund(None))
-        .then_rejects(OrderError::InvalidTransition {
-            from: OrderStatus::Refunded,
-            command: CommandName::RefundOrder,
-        });
+        .then_rejects(OrderError::InvalidTransition { from: OrderStatus::Refunded, command: CommandName::RefundOrder });
 }
 
 #[test]
@@ -860,12 +679,7 @@ fn a_free_order_that_is_paid_and_cancelled_owes_nothing() {
     let free = line("GIFT-1", "Gift card sleeve", 0, 1);
     let mut history = vec![
         created(),
-        OrderEvent::ItemAdded {
-            order_id: order_id(),
-            line: free.clone(),
-            totals: totals(0, 1, 1),
-            occurred_at: at(1),
-        },
+        OrderEvent::ItemAdded { order_id: order_id(), line: free.clone(), totals: totals(0, 1, 1), occurred_at: at(1) },
         address_set(),
         OrderEvent::Placed {
             order_id: order_id(),
@@ -887,13 +701,9 @@ fn a_free_order_that_is_paid_and_cancelled_owes_nothing() {
     if let OrderEvent::Cancelled { order_total, .. } = &mut expected {
         *order_total = eur_minor(0);
     }
-    given(history.clone())
-        .when(cancel())
-        .then([expected.clone()]);
+    given(history.clone()).when(cancel()).then([expected.clone()]);
     history.push(expected);
-    given(history)
-        .when(refund(None))
-        .then_rejects(OrderError::NothingToRefund);
+    given(history).when(refund(None)).then_rejects(OrderError::NothingToRefund);
 }
 
 // ---- the state view ----
@@ -902,10 +712,7 @@ fn a_free_order_that_is_paid_and_cancelled_owes_nothing() {
 fn the_state_view_reports_everything_the_query_side_needs() {
     let state = replay(&delivered_order());
     let details = state.details().unwrap();
-    assert_eq!(
-        state.status().map(|status| status.as_str()),
-        Some("delivered")
-    );
+    assert_eq!(state.status().map(|status| status.as_str()), Some("delivered"));
     assert_eq!(details.order_id(), order_id());
     assert_eq!(details.customer_id(), customer_id());
     assert_eq!(details.currency(), eur());

@@ -94,7 +94,10 @@ async fn main() -> anyhow::Result<()> {
     let admin_options = PgConnectOptions::from_str(&args.database_url).context("parsing DATABASE_URL")?;
     let database = format!("command_bench_{}", Uuid::now_v7().simple());
     let mut admin = admin_options.clone().database("postgres").connect().await.context("connecting as admin")?;
-    sqlx::query(&format!("CREATE DATABASE {database}")).execute(&mut admin).await.context("creating the scratch database")?;
+    sqlx::query(&format!("CREATE DATABASE {database}"))
+        .execute(&mut admin)
+        .await
+        .context("creating the scratch database")?;
     let result = bench(&args, admin_options.clone().database(&database)).await;
     if !args.keep_database {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).execute(&mut admin).await;
@@ -147,9 +150,14 @@ async fn bench(args: &Args, scratch: PgConnectOptions) -> anyhow::Result<()> {
         args.rounds,
         args.snapshot_every
     );
-    println!("http = PATCH item quantity over HTTP (load + decide + append); store = EventStore::append of the same event");
+    println!(
+        "http = PATCH item quantity over HTTP (load + decide + append); store = EventStore::append of the same event"
+    );
     println!();
-    println!("{:>5} | {:>10} {:>9} {:>9} | {:>10} {:>9} {:>9} | {:>6} | {:>6}", "conc", "http cmd/s", "p50 ms", "p99 ms", "store ap/s", "p50 ms", "p99 ms", "ratio", "errors");
+    println!(
+        "{:>5} | {:>10} {:>9} {:>9} | {:>10} {:>9} {:>9} | {:>6} | {:>6}",
+        "conc", "http cmd/s", "p50 ms", "p99 ms", "store ap/s", "p50 ms", "p99 ms", "ratio", "errors"
+    );
 
     for &concurrency in &args.concurrency {
         let orders = prepare_orders(&client, concurrency * args.orders_per_task).await?;
@@ -158,7 +166,8 @@ async fn bench(args: &Args, scratch: PgConnectOptions) -> anyhow::Result<()> {
         let mut store_total = Totals::default();
         for _ in 0..args.rounds {
             for workload in [Workload::Http, Workload::Store] {
-                let warmup = run_slice(workload, &client, &store, &orders, &streams, concurrency, args.warmup_seconds).await;
+                let warmup =
+                    run_slice(workload, &client, &store, &orders, &streams, concurrency, args.warmup_seconds).await;
                 drop(warmup);
                 let slice = run_slice(workload, &client, &store, &orders, &streams, concurrency, args.seconds).await;
                 match workload {
@@ -232,7 +241,12 @@ async fn prepare_orders(client: &CommandClient, count: usize) -> anyhow::Result<
     for _ in 0..count {
         let body = wire::CreateOrderV1 { order_id: None, customer_id: Uuid::now_v7(), currency: "EUR".to_owned() };
         let order_id = client.create_order(&body, &options).await.context("creating an order")?.order_id();
-        let item = wire::AddItemV1 { sku: "SKU-1".to_owned(), name: "Benchmark item".to_owned(), unit_price_minor: 1999, quantity: 1 };
+        let item = wire::AddItemV1 {
+            sku: "SKU-1".to_owned(),
+            name: "Benchmark item".to_owned(),
+            unit_price_minor: 1999,
+            quantity: 1,
+        };
         client.add_item(order_id, &item, &options).await.context("adding the item")?;
         orders.push(BenchOrder { order_id, quantity: std::sync::atomic::AtomicI64::new(1) });
     }
@@ -250,7 +264,12 @@ async fn prepare_streams(store: &EventStore, count: usize) -> anyhow::Result<Arc
     for _ in 0..count {
         let stream = StreamRef::new(Uuid::now_v7(), "bench");
         store
-            .append(&stream, ExpectedVersion::NoStream, vec![event_like_http(stream.id, 1)], &Metadata::for_command(Uuid::now_v7()))
+            .append(
+                &stream,
+                ExpectedVersion::NoStream,
+                vec![event_like_http(stream.id, 1)],
+                &Metadata::for_command(Uuid::now_v7()),
+            )
             .await
             .context("creating a stream")?;
         streams.push(BenchStream { stream, version: std::sync::atomic::AtomicI64::new(1) });
@@ -303,7 +322,9 @@ async fn run_slice(
                             let order = &orders[index];
                             let quantity = 3 - order.quantity.load(Ordering::Relaxed);
                             let body = wire::ChangeItemQuantityV1 { quantity };
-                            let answer = client.change_item_quantity(order.order_id, "SKU-1", &body, &CommandOptions::default()).await;
+                            let answer = client
+                                .change_item_quantity(order.order_id, "SKU-1", &body, &CommandOptions::default())
+                                .await;
                             if answer.is_ok() {
                                 order.quantity.store(quantity, Ordering::Relaxed);
                             }

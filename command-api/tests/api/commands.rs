@@ -19,7 +19,8 @@ async fn creating_an_order_answers_201_with_location_version_etag_and_token(pool
     assert_eq!(created.version(), 1);
     assert_eq!(created.etag.as_deref(), Some("\"1\""));
     assert_eq!(created.location, Some(format!("/orders/{}", created.order_id())));
-    let token: LogPosition = created.body.consistency_token.as_deref().expect("a token").parse().expect("<xid8>:<position>");
+    let token: LogPosition =
+        created.body.consistency_token.as_deref().expect("a token").parse().expect("<xid8>:<position>");
     let events = app.events_of(created.order_id()).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event_type, "order.created");
@@ -56,7 +57,8 @@ async fn every_command_route_accepts_its_command_through_a_whole_lifecycle(pool:
     client.set_shipping_address(order_id, &address_body(), &options).await.expect("set_shipping_address");
     let placed = client.place_order(order_id, &options).await.expect("place_order");
     assert_eq!(placed.version(), 7);
-    let payment = wire::ConfirmPaymentV1 { amount_minor: 3998, currency: "EUR".into(), payment_reference: Some("psp-1".into()) };
+    let payment =
+        wire::ConfirmPaymentV1 { amount_minor: 3998, currency: "EUR".into(), payment_reference: Some("psp-1".into()) };
     client.confirm_payment(order_id, &payment, &options).await.expect("confirm_payment");
     let shipment = wire::ShipOrderV1 { carrier: "DHL".into(), tracking_number: "JD0146".into() };
     client.ship_order(order_id, &shipment, &options).await.expect("ship_order");
@@ -69,9 +71,17 @@ async fn every_command_route_accepts_its_command_through_a_whole_lifecycle(pool:
     assert_eq!(
         types,
         [
-            "order.created", "order.item_added", "order.item_added", "order.item_quantity_changed",
-            "order.item_removed", "order.shipping_address_set", "order.placed", "order.payment_confirmed",
-            "order.shipped", "order.delivered", "order.refunded",
+            "order.created",
+            "order.item_added",
+            "order.item_added",
+            "order.item_quantity_changed",
+            "order.item_removed",
+            "order.shipping_address_set",
+            "order.placed",
+            "order.payment_confirmed",
+            "order.shipped",
+            "order.delivered",
+            "order.refunded",
         ]
     );
 }
@@ -85,7 +95,8 @@ async fn a_paid_order_can_be_cancelled_and_refunded(pool: PgPool) {
     app.client.confirm_payment(order_id, &payment, &options).await.expect("paid");
     let cancel = wire::CancelOrderV1 { reason: "customer changed their mind".into() };
     app.client.cancel_order(order_id, &cancel, &options).await.expect("cancelled");
-    let refunded = app.client.refund_order(order_id, &wire::RefundOrderV1::default(), &options).await.expect("refunded");
+    let refunded =
+        app.client.refund_order(order_id, &wire::RefundOrderV1::default(), &options).await.expect("refunded");
     let last = app.events_of(order_id).await.pop().expect("events");
     assert_eq!(last.event_type, "order.refunded");
     assert_eq!(last.payload["amount_minor"], 3998);
@@ -101,9 +112,11 @@ async fn the_short_aliases_pay_ship_and_deliver_work(pool: PgPool) {
     };
     let paid = send("pay", serde_json::json!({"amount_minor": 3998, "currency": "EUR"})).await.expect("an answer");
     assert_eq!(paid.status(), 200);
-    let shipped = send("ship", serde_json::json!({"carrier": "DHL", "tracking_number": "X1"})).await.expect("an answer");
+    let shipped =
+        send("ship", serde_json::json!({"carrier": "DHL", "tracking_number": "X1"})).await.expect("an answer");
     assert_eq!(shipped.status(), 200);
-    let delivered = app.http.post(format!("{}/orders/{order_id}/deliver", app.address)).send().await.expect("an answer");
+    let delivered =
+        app.http.post(format!("{}/orders/{order_id}/deliver", app.address)).send().await.expect("an answer");
     assert_eq!(delivered.status(), 200);
     assert_eq!(delivered.headers()["etag"], "\"7\"");
 }

@@ -17,7 +17,8 @@ fn repository_file(name: &str) -> String {
 /// port is the port of the default `LISTEN_ADDR`.
 #[test]
 fn compose_contract() {
-    let compose: serde_yaml::Value = serde_yaml::from_str(&repository_file("compose.yaml")).expect("compose.yaml is YAML");
+    let compose: serde_yaml::Value =
+        serde_yaml::from_str(&repository_file("compose.yaml")).expect("compose.yaml is YAML");
     let service = &compose["services"]["command-api"];
     assert!(service.is_mapping(), "compose.yaml has a command-api service");
 
@@ -30,7 +31,10 @@ fn compose_contract() {
     assert!(!environment.is_empty());
     for key in environment.keys() {
         let key = key.as_str().expect("a string key");
-        assert!(read_by_settings.contains(key), "compose sets {key}, which Settings does not read ({read_by_settings:?})");
+        assert!(
+            read_by_settings.contains(key),
+            "compose sets {key}, which Settings does not read ({read_by_settings:?})"
+        );
     }
 
     let default_port = command_api::DEFAULT_LISTEN_ADDR.parse::<SocketAddr>().expect("a socket address").port();
@@ -38,7 +42,8 @@ fn compose_contract() {
     let container_ports: Vec<u16> = ports
         .iter()
         .map(|port| {
-            let text = port.as_str().map(str::to_owned).unwrap_or_else(|| format!("{}", port.as_u64().unwrap_or_default()));
+            let text =
+                port.as_str().map(str::to_owned).unwrap_or_else(|| format!("{}", port.as_u64().unwrap_or_default()));
             let container = text.rsplit(':').next().unwrap_or_default().split('/').next().unwrap_or_default();
             container.parse().expect("a numeric container port")
         })

@@ -16,7 +16,13 @@ use crate::helpers::total_events;
 use crate::helpers::TestApp;
 
 /// Runs `request` and checks the status, the problem type and that the number of stored events did not move.
-async fn refused(state: &AppState, pool: &PgPool, request: Request<Body>, status: u16, problem_type: &str) -> schemas::Problem {
+async fn refused(
+    state: &AppState,
+    pool: &PgPool,
+    request: Request<Body>,
+    status: u16,
+    problem_type: &str,
+) -> schemas::Problem {
     let before = total_events(pool).await;
     let answer = oneshot(state, request).await;
     assert_eq!(answer.status.as_u16(), status, "{}", String::from_utf8_lossy(&answer.body));
@@ -33,7 +39,8 @@ async fn refused(state: &AppState, pool: &PgPool, request: Request<Body>, status
 async fn a_missing_comma_is_a_400_malformed_request(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let order_id = app.create_order().await;
-    let request = raw("POST", &format!("/orders/{order_id}/items"), Some("application/json"), r#"{"sku": "A" "name": "x"}"#);
+    let request =
+        raw("POST", &format!("/orders/{order_id}/items"), Some("application/json"), r#"{"sku": "A" "name": "x"}"#);
     let problem = refused(&app.state, &pool, request, 400, "/problems/malformed-request").await;
     assert!(problem.detail.contains("not valid JSON"), "{}", problem.detail);
 }
@@ -66,7 +73,14 @@ async fn a_body_over_the_limit_is_a_413(pool: PgPool) {
 async fn a_body_that_is_not_json_is_a_415(pool: PgPool) {
     let state = AppState::new(pool.clone(), &test_settings());
     let body = json!({"customer_id": Uuid::now_v7(), "currency": "EUR"}).to_string();
-    refused(&state, &pool, raw("POST", "/orders", Some("text/plain"), body.clone()), 415, "/problems/unsupported-media-type").await;
+    refused(
+        &state,
+        &pool,
+        raw("POST", "/orders", Some("text/plain"), body.clone()),
+        415,
+        "/problems/unsupported-media-type",
+    )
+    .await;
     refused(&state, &pool, raw("POST", "/orders", None, body), 415, "/problems/unsupported-media-type").await;
 }
 
@@ -88,7 +102,8 @@ async fn a_domain_value_limit_is_a_422_with_its_pointer(pool: PgPool) {
     let state = AppState::new(pool.clone(), &test_settings());
     // `XYZ` matches the schema's pattern but is no ISO 4217 currency.
     let body = json!({"customer_id": Uuid::now_v7(), "currency": "XYZ"});
-    let problem = refused(&state, &pool, json_request("POST", "/orders", &body), 422, "/problems/validation-failed").await;
+    let problem =
+        refused(&state, &pool, json_request("POST", "/orders", &body), 422, "/problems/validation-failed").await;
     assert_eq!(problem.errors.expect("field errors")[0].field, "/currency");
 }
 
@@ -97,7 +112,14 @@ async fn a_business_rule_on_the_content_is_a_422_naming_the_rule(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let order_id = app.placed_order().await;
     let body = json!({"amount_minor": 1, "currency": "EUR"});
-    let problem = refused(&app.state, &pool, json_request("POST", &format!("/orders/{order_id}/payment"), &body), 422, "/problems/business-rule-violated").await;
+    let problem = refused(
+        &app.state,
+        &pool,
+        json_request("POST", &format!("/orders/{order_id}/payment"), &body),
+        422,
+        "/problems/business-rule-violated",
+    )
+    .await;
     assert_eq!(problem.code.as_deref(), Some("payment_amount_mismatch"));
 }
 
@@ -113,7 +135,14 @@ async fn an_illegal_transition_is_a_409_naming_the_current_state(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let order_id = app.placed_order().await;
     let body = json!({"carrier": "DHL", "tracking_number": "X1"});
-    let problem = refused(&app.state, &pool, json_request("POST", &format!("/orders/{order_id}/shipment"), &body), 409, "/problems/invalid-transition").await;
+    let problem = refused(
+        &app.state,
+        &pool,
+        json_request("POST", &format!("/orders/{order_id}/shipment"), &body),
+        409,
+        "/problems/invalid-transition",
+    )
+    .await;
     assert!(problem.detail.contains("placed"), "{}", problem.detail);
     assert!(problem.code.is_some());
 }
@@ -130,12 +159,20 @@ async fn creating_an_existing_order_id_again_is_a_409(pool: PgPool) {
 async fn an_outdated_if_match_is_a_412(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let order_id = app.create_order().await;
-    let mut request = json_request("POST", &format!("/orders/{order_id}/items"), &json!({"sku": "A", "name": "A", "unit_price_minor": 1, "quantity": 1}));
+    let mut request = json_request(
+        "POST",
+        &format!("/orders/{order_id}/items"),
+        &json!({"sku": "A", "name": "A", "unit_price_minor": 1, "quantity": 1}),
+    );
     request.headers_mut().insert("if-match", "\"0\"".parse().expect("a header value"));
     let problem = refused(&app.state, &pool, request, 412, "/problems/version-mismatch").await;
     assert!(problem.detail.contains("version 1"), "{}", problem.detail);
 
-    let mut current = json_request("POST", &format!("/orders/{order_id}/items"), &json!({"sku": "A", "name": "A", "unit_price_minor": 1, "quantity": 1}));
+    let mut current = json_request(
+        "POST",
+        &format!("/orders/{order_id}/items"),
+        &json!({"sku": "A", "name": "A", "unit_price_minor": 1, "quantity": 1}),
+    );
     current.headers_mut().insert("if-match", "\"1\"".parse().expect("a header value"));
     let answer = oneshot(&app.state, current).await;
     assert_eq!(answer.status, 200);
@@ -169,8 +206,18 @@ async fn malformed_requests_over_http_get_problem_json_and_append_nothing(pool: 
     let cases = [
         (Some("application/json"), r#"{"sku": "A" "name": "x"}"#.to_owned(), 400, "/problems/malformed-request"),
         (Some("text/plain"), r#"{"sku": "A"}"#.to_owned(), 415, "/problems/unsupported-media-type"),
-        (Some("application/json"), format!(r#"{{"sku": "{}"}}"#, "A".repeat(100_000)), 413, "/problems/payload-too-large"),
-        (Some("application/json"), r#"{"sku": "A", "name": "x", "unit_price_minor": 1.5, "quantity": 1}"#.to_owned(), 422, "/problems/validation-failed"),
+        (
+            Some("application/json"),
+            format!(r#"{{"sku": "{}"}}"#, "A".repeat(100_000)),
+            413,
+            "/problems/payload-too-large",
+        ),
+        (
+            Some("application/json"),
+            r#"{"sku": "A", "name": "x", "unit_price_minor": 1.5, "quantity": 1}"#.to_owned(),
+            422,
+            "/problems/validation-failed",
+        ),
     ];
     for (content_type, body, status, problem_type) in cases {
         let mut request = app.http.post(&url).body(body);

@@ -35,7 +35,8 @@ async fn metrics_count_requests_appends_and_conflicts(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let order_id = app.create_order().await;
     let _ = app.client.add_item(order_id, &item_body("A", 1, 1), &CommandOptions::expecting(0)).await;
-    let text = app.http.get(format!("{}/metrics", app.address)).send().await.expect("an answer").text().await.expect("text");
+    let text =
+        app.http.get(format!("{}/metrics", app.address)).send().await.expect("an answer").text().await.expect("text");
     for name in [
         "command_api_http_requests_total",
         "command_api_http_request_duration_seconds_bucket",
@@ -158,9 +159,10 @@ async fn shutdown_lets_the_request_in_flight_finish(pool: PgPool) {
     sqlx::query("LOCK TABLE event_store.events IN SHARE MODE").execute(&mut *blocker).await.expect("locked");
 
     let client = app.client.clone();
-    let in_flight = tokio::spawn(async move {
-        client.add_item(order_id, &item_body("A", 100, 1), &CommandOptions::default()).await
-    });
+    let in_flight =
+        tokio::spawn(
+            async move { client.add_item(order_id, &item_body("A", 100, 1), &CommandOptions::default()).await },
+        );
     // Wait until the request is inside the service, waiting for the lock.
     tokio::time::timeout(Duration::from_secs(5), async {
         loop {
@@ -201,11 +203,8 @@ async fn a_request_over_the_timeout_is_a_503_and_its_retry_is_safe(pool: PgPool)
     sqlx::query("LOCK TABLE event_store.events IN SHARE MODE").execute(&mut *blocker).await.expect("locked");
 
     let options = CommandOptions::idempotent("slow-add");
-    let error = app
-        .client
-        .add_item(order_id, &item_body("A", 100, 1), &options)
-        .await
-        .expect_err("the request times out");
+    let error =
+        app.client.add_item(order_id, &item_body("A", 100, 1), &options).await.expect_err("the request times out");
     let problem = error.problem().expect("a problem");
     assert_eq!(problem.status, 503);
     assert_eq!(problem.problem_type, "/problems/service-unavailable");

@@ -90,10 +90,8 @@ async fn repeating_a_command_returns_the_original_result_and_writes_nothing(pool
     let restarted_pool = PgPool::connect_with(pool.connect_options().as_ref().clone()).await.unwrap();
     let restarted = EventStore::new(restarted_pool);
     let repeated = restarted.append(&stream, ExpectedVersion::NoStream, events(3), &metadata).await.unwrap();
-    let repeated_with_same_events = restarted
-        .append(&stream, ExpectedVersion::Exact(4), events(1), &metadata)
-        .await
-        .unwrap();
+    let repeated_with_same_events =
+        restarted.append(&stream, ExpectedVersion::Exact(4), events(1), &metadata).await.unwrap();
 
     assert!(repeated.deduplicated && repeated_with_same_events.deduplicated);
     assert_eq!(repeated.events, original.events);
@@ -117,10 +115,7 @@ async fn a_command_retried_with_the_same_event_ids_is_deduplicated(pool: PgPool)
 
     assert!(retried.deduplicated);
     assert_eq!(retried.events, original.events);
-    assert!(
-        matches!(same_ids_other_command, Err(AppendError::DuplicateEventId { .. })),
-        "{same_ids_other_command:?}"
-    );
+    assert!(matches!(same_ids_other_command, Err(AppendError::DuplicateEventId { .. })), "{same_ids_other_command:?}");
 }
 
 #[sqlx::test(migrator = "event_store::MIGRATOR")]
@@ -177,7 +172,9 @@ async fn bad_input_is_refused_with_typed_errors(pool: PgPool) {
         append(vec![huge]).await,
         Err(AppendError::PayloadTooLarge { event_id, size, max }) if event_id == huge_id && size > max && max == MAX_PAYLOAD_BYTES
     ));
-    assert!(matches!(append(vec![array]).await, Err(AppendError::PayloadNotObject { event_id }) if event_id == array_id));
+    assert!(
+        matches!(append(vec![array]).await, Err(AppendError::PayloadNotObject { event_id }) if event_id == array_id)
+    );
     assert!(matches!(append(vec![version_4]).await, Err(AppendError::InvalidEvent { .. })));
     assert!(matches!(append(vec![nul]).await, Err(AppendError::InvalidEvent { .. })));
     assert!(matches!(append(vec![untyped]).await, Err(AppendError::InvalidEvent { .. })));

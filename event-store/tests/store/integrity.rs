@@ -65,8 +65,12 @@ async fn verify_finds_a_payload_changed_behind_the_guard(pool: PgPool) {
     store.append(&stream, ExpectedVersion::NoStream, events(4), &command()).await.unwrap();
     store.append(&untouched, ExpectedVersion::NoStream, events(2), &command()).await.unwrap();
 
-    tamper(&pool, "UPDATE event_store.events SET payload = '{\"line\": 99}' WHERE stream_id = $1 AND version = 3", stream.id)
-        .await;
+    tamper(
+        &pool,
+        "UPDATE event_store.events SET payload = '{\"line\": 99}' WHERE stream_id = $1 AND version = 3",
+        stream.id,
+    )
+    .await;
 
     let report = store.verify(None).await.unwrap();
     assert_eq!(report.failures.len(), 1, "{report:?}");
@@ -115,5 +119,7 @@ async fn verify_finds_a_deleted_event_in_the_middle_of_a_stream(pool: PgPool) {
 async fn verifying_an_unknown_stream_is_a_typed_error(pool: PgPool) {
     let store = EventStore::new(pool);
     let unknown = Uuid::now_v7();
-    assert!(matches!(store.verify(Some(unknown)).await, Err(ReadError::StreamNotFound { stream_id }) if stream_id == unknown));
+    assert!(
+        matches!(store.verify(Some(unknown)).await, Err(ReadError::StreamNotFound { stream_id }) if stream_id == unknown)
+    );
 }

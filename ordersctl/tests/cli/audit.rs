@@ -58,13 +58,15 @@ async fn an_interrupted_export_resumes_from_the_position_of_its_last_line(pool: 
     let position = middle["log_position"].as_str().unwrap();
 
     let first = env.ordersctl(&["export", "--to-position", position]).await.expect_status(0).stdout();
-    let rest = env.ordersctl(&["export", "--from-position", position, "--batch-size", "7"]).await.expect_status(0).stdout();
+    let rest =
+        env.ordersctl(&["export", "--from-position", position, "--batch-size", "7"]).await.expect_status(0).stdout();
     assert_eq!(format!("{first}{rest}"), whole);
     assert!(first.lines().count() == lines.len() / 2 + 1);
 
     let stream_id = middle["stream_id"].as_str().unwrap();
     let one_stream = env.ordersctl(&["export", "--stream", stream_id]).await.expect_status(0).stdout();
-    let expected: Vec<&str> = lines.iter().copied().filter(|line| line.contains(&format!("\"stream_id\":\"{stream_id}\""))).collect();
+    let expected: Vec<&str> =
+        lines.iter().copied().filter(|line| line.contains(&format!("\"stream_id\":\"{stream_id}\""))).collect();
     assert_eq!(one_stream.lines().collect::<Vec<_>>(), expected);
 }
 
@@ -93,11 +95,15 @@ async fn replay_lists_every_event_and_prints_the_state_as_of_a_version(pool: PgP
     assert_eq!(table.lines().count() as i64, version + 1);
     assert!(table.contains("draft opened for customer"), "{table}");
 
-    let first = env.ordersctl(&["--json", "replay", &order_id.to_string(), "--as-of", "1"]).await.expect_status(0).json();
+    let first =
+        env.ordersctl(&["--json", "replay", &order_id.to_string(), "--as-of", "1"]).await.expect_status(0).json();
     assert_eq!((first["status"].as_str(), first["version"].as_i64()), (Some("draft"), Some(1)));
     assert_eq!(first["lines"], json!([]));
-    let latest =
-        env.ordersctl(&["--json", "replay", &order_id.to_string(), "--as-of", &version.to_string()]).await.expect_status(0).json();
+    let latest = env
+        .ordersctl(&["--json", "replay", &order_id.to_string(), "--as-of", &version.to_string()])
+        .await
+        .expect_status(0)
+        .json();
     assert_eq!(latest["status"].as_str(), Some(status.as_str()), "the folded state agrees with the live view");
     let unknown = env.ordersctl(&["replay", &Uuid::now_v7().to_string()]).await.expect_status(2);
     assert!(unknown.stderr().contains("has no events"), "{}", unknown.stderr());
@@ -121,7 +127,8 @@ async fn status_shows_a_parked_order_and_retry_parked_reports_that_it_stays_park
     env.settle().await;
     env.project_views().await;
 
-    let status = env.ordersctl(&["--json", "projections", "status", "--sample-ms", "100"]).await.expect_status(0).json();
+    let status =
+        env.ordersctl(&["--json", "projections", "status", "--sample-ms", "100"]).await.expect_status(0).json();
     let views = status.as_array().unwrap().iter().find(|line| line["projection"] == "order_views").unwrap();
     assert_eq!(views["parked_orders"], json!(1));
     assert_eq!(views["dead_letters"], json!(1));

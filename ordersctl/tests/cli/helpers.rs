@@ -172,7 +172,8 @@ impl Run {
     }
 
     pub(crate) fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.0.stdout).unwrap_or_else(|error| panic!("stdout is JSON ({error}): {}", self.stdout()))
+        serde_json::from_slice(&self.0.stdout)
+            .unwrap_or_else(|error| panic!("stdout is JSON ({error}): {}", self.stdout()))
     }
 }
 

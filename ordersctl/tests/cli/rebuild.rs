@@ -59,7 +59,8 @@ async fn a_rebuild_while_commands_keep_arriving_never_shows_readers_a_smaller_or
             let mut most_orders_seen = 0;
             let mut polls = 0_u64;
             while !stop.load(Ordering::Relaxed) {
-                let (orders, lines, line_count_sum) = view_counts(&pool).await.expect("the live view answers throughout");
+                let (orders, lines, line_count_sum) =
+                    view_counts(&pool).await.expect("the live view answers throughout");
                 assert!(orders >= most_orders_seen, "the view shrank from {most_orders_seen} to {orders} orders");
                 assert_eq!(lines, line_count_sum, "order_lines and order_summary disagree: a partial view");
                 most_orders_seen = orders;
@@ -80,7 +81,8 @@ async fn a_rebuild_while_commands_keep_arriving_never_shows_readers_a_smaller_or
             let mut requests = 0_u64;
             while !stop.load(Ordering::Relaxed) {
                 for path in [format!("/orders/{known_order}"), "/orders".to_owned()] {
-                    let response = http.get(format!("{api_address}{path}")).send().await.expect("the query API answers");
+                    let response =
+                        http.get(format!("{api_address}{path}")).send().await.expect("the query API answers");
                     assert_eq!(response.status().as_u16(), 200, "GET {path} during the rebuild");
                     requests += 1;
                 }
@@ -109,8 +111,10 @@ async fn a_rebuild_while_commands_keep_arriving_never_shows_readers_a_smaller_or
     env.project_views().await;
     let verify = Cli::try_parse_from(env.args(&["projections", "verify", "order_views"])).expect("valid arguments");
     assert_eq!(run(verify).await.expect("the verification runs"), Outcome::Clean);
-    let retired: Option<String> =
-        sqlx::query_scalar("SELECT to_regclass('projections.order_summary_retired')::text").fetch_one(&env.pool).await.unwrap();
+    let retired: Option<String> = sqlx::query_scalar("SELECT to_regclass('projections.order_summary_retired')::text")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
     assert_eq!(retired, None, "the old copy is dropped after the swap");
 }
 
@@ -138,11 +142,17 @@ async fn a_rebuild_killed_mid_way_leaves_the_live_view_serving_and_a_rerun_ends_
 
     // The live view is untouched and still answers; the shadow copy is half full.
     assert_eq!(live_checksums(&env.pool).await, before, "the kill changed the live view");
-    let shadow_rows: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM projections.order_summary_rebuild").fetch_one(&env.pool).await.unwrap();
+    let shadow_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM projections.order_summary_rebuild")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
     assert!(shadow_rows > 0 && shadow_rows < seeded.orders as i64, "the shadow copy holds {shadow_rows} orders");
     let status = env.ordersctl(&["projections", "status", "--sample-ms", "0"]).await.expect_status(0);
-    assert!(status.stdout().contains("rebuild interrupted"), "status shows the interrupted rebuild:\n{}", status.stdout());
+    assert!(
+        status.stdout().contains("rebuild interrupted"),
+        "status shows the interrupted rebuild:\n{}",
+        status.stdout()
+    );
 
     // A rerun starts clean and ends in the state of an uninterrupted rebuild.
     let rerun = env.ordersctl(&["projections", "rebuild", "order_views"]).await.expect_status(0);

@@ -35,7 +35,12 @@ async fn verify_reports_a_deliberately_corrupted_view_row_and_exits_with_status_
 
     let report = env.ordersctl(&["--json", "projections", "verify", "order_views"]).await.expect_status(1).json();
     assert_eq!(report["identical"], json!(false));
-    let summary = report["compared"].as_array().unwrap().iter().find(|table| table["name"] == "projections.order_summary").unwrap();
+    let summary = report["compared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|table| table["name"] == "projections.order_summary")
+        .unwrap();
     assert_eq!(summary["live_rows"], summary["rebuilt_rows"]);
     assert_ne!(summary["live_checksum"], summary["rebuilt_checksum"]);
     assert_eq!(summary["differing"], json!(1));
@@ -49,10 +54,11 @@ async fn verify_of_the_search_index_reports_a_corrupted_document_and_exits_with_
     env.ordersctl(&["projections", "verify", "order_search"]).await.expect_status(0);
 
     let index = env.search_index();
-    let order_id: Uuid = sqlx::query_scalar("SELECT stream_id FROM event_store.events ORDER BY global_position LIMIT 1")
-        .fetch_one(&env.pool)
-        .await
-        .unwrap();
+    let order_id: Uuid =
+        sqlx::query_scalar("SELECT stream_id FROM event_store.events ORDER BY global_position LIMIT 1")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
     let response = index
         .client()
         .update(elasticsearch::UpdateParts::IndexId(index.alias(), &order_id.to_string()))
@@ -66,8 +72,16 @@ async fn verify_of_the_search_index_reports_a_corrupted_document_and_exits_with_
     let found = env.ordersctl(&["projections", "verify", "order_search"]).await.expect_status(1);
     assert!(found.stdout().contains(&order_id.to_string()), "the corrupted document is named:\n{}", found.stdout());
     assert!(found.stdout().contains("total_minor"), "{}", found.stdout());
-    let leftovers = index.client().indices().get(elasticsearch::indices::IndicesGetParts::Index(&[&format!("{}-verify-*", env.index_prefix)]))
-        .send().await.unwrap().json::<serde_json::Value>().await.unwrap();
+    let leftovers = index
+        .client()
+        .indices()
+        .get(elasticsearch::indices::IndicesGetParts::Index(&[&format!("{}-verify-*", env.index_prefix)]))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
     assert_eq!(leftovers, json!({}), "the scratch index is deleted");
     env.cleanup().await;
 }
@@ -89,24 +103,37 @@ async fn verify_log_reports_the_first_tampered_and_the_first_missing_event_and_e
 
     // Only a superuser can get past the immutability triggers; this is the attacker the chain is for.
     let mut transaction = env.pool.begin().await.unwrap();
-    sqlx::query("ALTER TABLE event_store.events DISABLE TRIGGER events_immutable_rows").execute(&mut *transaction).await.unwrap();
+    sqlx::query("ALTER TABLE event_store.events DISABLE TRIGGER events_immutable_rows")
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
     sqlx::query("UPDATE event_store.events SET payload = payload || '{\"occurred_at\": \"2020-01-01T00:00:00Z\"}' WHERE stream_id = $1 AND version = 2")
         .bind(tampered)
         .execute(&mut *transaction)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM event_store.events WHERE stream_id = $1 AND version = 3").bind(shortened).execute(&mut *transaction).await.unwrap();
-    sqlx::query("ALTER TABLE event_store.events ENABLE TRIGGER events_immutable_rows").execute(&mut *transaction).await.unwrap();
+    sqlx::query("DELETE FROM event_store.events WHERE stream_id = $1 AND version = 3")
+        .bind(shortened)
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE event_store.events ENABLE TRIGGER events_immutable_rows")
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
     transaction.commit().await.unwrap();
 
     let found = env.ordersctl(&["verify-log"]).await.expect_status(1);
     let text = found.stdout();
-    let tampered_line = text.lines().find(|line| line.starts_with(&tampered.to_string())).unwrap_or_else(|| panic!("{text}"));
+    let tampered_line =
+        text.lines().find(|line| line.starts_with(&tampered.to_string())).unwrap_or_else(|| panic!("{text}"));
     assert!(tampered_line.contains(" 2 ") && tampered_line.contains("tampered"), "{tampered_line}");
-    let missing_line = text.lines().find(|line| line.starts_with(&shortened.to_string())).unwrap_or_else(|| panic!("{text}"));
+    let missing_line =
+        text.lines().find(|line| line.starts_with(&shortened.to_string())).unwrap_or_else(|| panic!("{text}"));
     assert!(missing_line.contains("missing event: expected version 3, found 4"), "{missing_line}");
 
-    let one_stream = env.ordersctl(&["--json", "verify-log", "--stream", &tampered.to_string()]).await.expect_status(1).json();
+    let one_stream =
+        env.ordersctl(&["--json", "verify-log", "--stream", &tampered.to_string()]).await.expect_status(1).json();
     assert_eq!(one_stream["failures"][0]["version"], json!(2));
     assert_eq!(one_stream["failures"][0]["kind"]["kind"], json!("envelope_mismatch"));
 }

@@ -15,7 +15,8 @@ async fn a_projector_killed_between_apply_and_ack_counts_nothing_twice(
 ) {
     let env = TestEnv::new(pool_options, connect_options).await;
     let relay = env.start_relay();
-    let forgetful = ProjectorOptions { acknowledge: false, ack_wait: Duration::from_secs(1), ..TestEnv::test_options() };
+    let forgetful =
+        ProjectorOptions { acknowledge: false, ack_wait: Duration::from_secs(1), ..TestEnv::test_options() };
     let views = env.start_projector(env.views_projector().with_options(forgetful.clone()));
     let search = env.start_projector(env.search_projector().with_options(forgetful));
     env.wait_for_consumers().await;
@@ -48,11 +49,13 @@ async fn a_projector_killed_between_apply_and_ack_counts_nothing_twice(
         .await;
     }
     assert_same_as_clean_run(&env).await;
-    let (placed,): (i64,) = sqlx::query_as("SELECT coalesce(sum(orders_placed), 0)::bigint FROM projections.customer_figures")
-        .fetch_one(&env.pool)
-        .await
-        .expect("figures read");
-    let expected = orders.iter().filter(|order| order.steps.iter().any(|step| step.event_type == "order.placed")).count();
+    let (placed,): (i64,) =
+        sqlx::query_as("SELECT coalesce(sum(orders_placed), 0)::bigint FROM projections.customer_figures")
+            .fetch_one(&env.pool)
+            .await
+            .expect("figures read");
+    let expected =
+        orders.iter().filter(|order| order.steps.iter().any(|step| step.event_type == "order.placed")).count();
     assert_eq!(placed, expected as i64, "each placed order counts once");
 
     search.stop().await;

@@ -21,9 +21,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub(crate) fn service_url(variable: &str) -> String {
-    std::env::var(variable).unwrap_or_else(|_| {
-        panic!("{variable} is not set: run the tests with scripts/test, which starts the stack")
-    })
+    std::env::var(variable)
+        .unwrap_or_else(|_| panic!("{variable} is not set: run the tests with scripts/test, which starts the stack"))
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, failing the test with `what` after `timeout`.
@@ -86,7 +85,8 @@ pub(crate) struct TestEnv {
 impl TestEnv {
     pub(crate) async fn new(pool_options: PgPoolOptions, connect_options: PgConnectOptions) -> Self {
         init_test_logging();
-        let pool = pool_options.max_connections(20).connect_with(connect_options).await.expect("test database connects");
+        let pool =
+            pool_options.max_connections(20).connect_with(connect_options).await.expect("test database connects");
         event_store::MIGRATOR.run(&pool).await.expect("event store migrations run");
         projections::MIGRATOR.run(&pool).await.expect("projections migrations run");
         let id = Uuid::new_v4().simple().to_string();
@@ -140,7 +140,8 @@ impl TestEnv {
     }
 
     pub(crate) fn relay(&self) -> Relay {
-        Relay::new(self.pool.clone(), self.jetstream.clone(), self.topology.clone()).with_options(RelayOptions::default())
+        Relay::new(self.pool.clone(), self.jetstream.clone(), self.topology.clone())
+            .with_options(RelayOptions::default())
     }
 
     /// Starts the relay as a task.
@@ -300,7 +301,12 @@ impl OrderScript {
             at,
             steps: Vec::new(),
         };
-        script.push(OrderEvent::Created(OrderCreatedV1 { order_id, customer_id, currency: currency.to_owned(), occurred_at: at }));
+        script.push(OrderEvent::Created(OrderCreatedV1 {
+            order_id,
+            customer_id,
+            currency: currency.to_owned(),
+            occurred_at: at,
+        }));
         script
     }
 
@@ -411,7 +417,11 @@ impl OrderScript {
         };
         self.address = Some(address.clone());
         let occurred_at = self.tick();
-        self.push(OrderEvent::ShippingAddressSet(OrderShippingAddressSetV2 { order_id: self.order_id, address, occurred_at }));
+        self.push(OrderEvent::ShippingAddressSet(OrderShippingAddressSetV2 {
+            order_id: self.order_id,
+            address,
+            occurred_at,
+        }));
         self
     }
 
@@ -481,7 +491,11 @@ impl OrderScript {
 
     pub(crate) fn deliver(mut self) -> Self {
         let occurred_at = self.tick();
-        self.push(OrderEvent::Delivered(OrderDeliveredV1 { order_id: self.order_id, customer_id: self.customer_id, occurred_at }));
+        self.push(OrderEvent::Delivered(OrderDeliveredV1 {
+            order_id: self.order_id,
+            customer_id: self.customer_id,
+            occurred_at,
+        }));
         self
     }
 
@@ -528,7 +542,11 @@ pub(crate) fn mixed_orders(count: usize) -> Vec<OrderScript> {
                 .add(&format!("SKU-{index}-B"), "Green Mug", 450, 2);
             match index % 6 {
                 0 => script.address("Berlin", "DE").place().pay().ship().deliver(),
-                1 => script.change(&format!("SKU-{index}-B"), 5).address_v1("10 Downing St", "London", "GB").place().pay(),
+                1 => script
+                    .change(&format!("SKU-{index}-B"), 5)
+                    .address_v1("10 Downing St", "London", "GB")
+                    .place()
+                    .pay(),
                 2 => script.remove(&format!("SKU-{index}-A")).address("Paris", "FR").place().cancel("placed"),
                 3 => script.address("Madrid", "ES").place().pay().cancel("paid").refund("cancelled"),
                 4 => script.cancel("draft"),
@@ -553,7 +571,12 @@ pub(crate) async fn append_interleaved(store: &EventStore, orders: &[OrderScript
 }
 
 /// Appends one event as version `previous_version + 1` of an order.
-pub(crate) async fn append_step(store: &EventStore, order_id: Uuid, previous_version: i64, step: &Step) -> ConsistencyToken {
+pub(crate) async fn append_step(
+    store: &EventStore,
+    order_id: Uuid,
+    previous_version: i64,
+    step: &Step,
+) -> ConsistencyToken {
     let result = store
         .append(
             &StreamRef::new(order_id, schemas::ORDER_STREAM_TYPE),

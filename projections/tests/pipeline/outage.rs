@@ -65,7 +65,11 @@ async fn projections_converge_after_a_purged_stream_and_an_unreachable_nats(
 }
 
 /// Appends the steps `range` of every order, orders interleaved.
-async fn append_steps(env: &TestEnv, orders: &[OrderScript], range: std::ops::Range<usize>) -> event_store::ConsistencyToken {
+async fn append_steps(
+    env: &TestEnv,
+    orders: &[OrderScript],
+    range: std::ops::Range<usize>,
+) -> event_store::ConsistencyToken {
     let mut token = event_store::ConsistencyToken::default();
     for step_index in range {
         for order in orders {

@@ -104,9 +104,9 @@ async fn a_poison_event_parks_its_order_while_the_others_flow_and_a_retry_drains
     )
     .bind(ORDER_VIEWS)
     .bind(ORDER_SEARCH)
-        .fetch_one(&env.pool)
-        .await
-        .expect("reads");
+    .fetch_one(&env.pool)
+    .await
+    .expect("reads");
     assert_eq!(unresolved, 0, "the dead letters are resolved");
     assert!(parked_orders(&env.pool, ORDER_SEARCH).await.expect("reads").is_empty());
 

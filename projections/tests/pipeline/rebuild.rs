@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use projections::{
-    rebuild_postgres_views, rebuild_projection_until, rebuild_search_index, MaintenanceLock, ProjectionsSettings, RebuildTarget,
-    ORDER_VIEWS,
+    rebuild_postgres_views, rebuild_projection_until, rebuild_search_index, MaintenanceLock, ProjectionsSettings,
+    RebuildTarget, ORDER_VIEWS,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -110,16 +110,26 @@ async fn the_service_rebuilds_the_projections_named_on_start_while_serving(
     let nats_url = service_url("NATS_URL");
     let settings = ProjectionsSettings::try_parse_from([
         "projections",
-        "--database-url", &database_url,
-        "--nats-url", &nats_url,
-        "--stream-name", &env.topology.stream_name,
-        "--subject-prefix", &env.topology.subject_prefix,
-        "--elasticsearch-url", &elasticsearch_url,
-        "--search-alias", &alias,
-        "--search-index-prefix", &prefix,
-        "--search-refresh-interval", "100ms",
-        "--rebuild-on-start", "order_views,order_search",
-        "--listen-addr", "127.0.0.1:0",
+        "--database-url",
+        &database_url,
+        "--nats-url",
+        &nats_url,
+        "--stream-name",
+        &env.topology.stream_name,
+        "--subject-prefix",
+        &env.topology.subject_prefix,
+        "--elasticsearch-url",
+        &elasticsearch_url,
+        "--search-alias",
+        &alias,
+        "--search-index-prefix",
+        &prefix,
+        "--search-refresh-interval",
+        "100ms",
+        "--rebuild-on-start",
+        "order_views,order_search",
+        "--listen-addr",
+        "127.0.0.1:0",
     ])
     .expect("the settings parse");
     let shutdown = CancellationToken::new();
@@ -142,10 +152,11 @@ async fn the_service_rebuilds_the_projections_named_on_start_while_serving(
         .fetch_one(&env.pool)
         .await
         .ok()?;
-        let retired_dropped: (bool,) = sqlx::query_as("SELECT to_regclass('projections.order_summary_retired') IS NULL")
-            .fetch_one(&env.pool)
-            .await
-            .ok()?;
+        let retired_dropped: (bool,) =
+            sqlx::query_as("SELECT to_regclass('projections.order_summary_retired') IS NULL")
+                .fetch_one(&env.pool)
+                .await
+                .ok()?;
         (still_damaged.0 == 0 && retired_dropped.0).then_some(())
     })
     .await;
@@ -212,7 +223,9 @@ async fn a_rebuild_stopped_during_its_fill_leaves_the_live_projections_as_they_w
 }
 
 async fn live_checkpoints(pool: &PgPool) -> Vec<(String, i64, i64)> {
-    sqlx::query_as("SELECT name, transaction_id, position FROM projections.checkpoints WHERE name = ANY($1) ORDER BY name")
+    sqlx::query_as(
+        "SELECT name, transaction_id, position FROM projections.checkpoints WHERE name = ANY($1) ORDER BY name",
+    )
     .bind(vec![ORDER_VIEWS.to_owned(), projections::ORDER_SEARCH.to_owned()])
     .fetch_all(pool)
     .await
@@ -232,8 +245,8 @@ async fn a_rebuild_removes_its_own_leftovers_and_leaves_other_jobs_indices_alone
     let live = env.search_projector();
     live.prepare().await.expect("the live index is created");
     let old_index = env.search.aliased_index().await.expect("reads").expect("the alias exists");
-    let scratch_search = projections::SearchIndex::new(&url, &format!("{alias}-verify"), &format!("{prefix}-verify"))
-        .expect("a URL");
+    let scratch_search =
+        projections::SearchIndex::new(&url, &format!("{alias}-verify"), &format!("{prefix}-verify")).expect("a URL");
     projections::Projector::order_search(env.pool.clone(), scratch_search.clone())
         .with_name("order_search_verify")
         .prepare()
@@ -252,7 +265,10 @@ async fn a_rebuild_removes_its_own_leftovers_and_leaves_other_jobs_indices_alone
     leftover
         .client()
         .indices()
-        .delete_alias(elasticsearch::indices::IndicesDeleteAliasParts::IndexName(&[&leftover_index], &[&leftover_alias]))
+        .delete_alias(elasticsearch::indices::IndicesDeleteAliasParts::IndexName(
+            &[&leftover_index],
+            &[&leftover_alias],
+        ))
         .send()
         .await
         .expect("the leftover alias is removed")

@@ -22,7 +22,6 @@ async fn redelivering_every_message_twice_in_a_shuffled_order_changes_nothing(
     let search = env.start_projector(env.search_projector().with_options(options));
     env.wait_for_consumers().await;
 
-
     // The relay publishes into a staging stream; the test then re-publishes its messages into the projectors'
     // stream, each one twice, with the orders interleaved at random (each order's own events stay in order).
     let orders = mixed_orders(12);
@@ -84,7 +83,8 @@ async fn redelivering_every_message_twice_in_a_shuffled_order_changes_nothing(
         eventually(Duration::from_secs(45), "every copy is delivered and acknowledged", || async {
             let consumer: PullConsumer = stream.get_consumer(name).await.ok()?;
             let info = consumer.cached_info();
-            (info.num_pending == 0 && info.num_ack_pending == 0 && info.delivered.stream_sequence == 2 * count).then_some(())
+            (info.num_pending == 0 && info.num_ack_pending == 0 && info.delivered.stream_sequence == 2 * count)
+                .then_some(())
         })
         .await;
     }

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use async_nats::jetstream;
-use event_store::LogPosition;
 use clap::Parser;
+use event_store::LogPosition;
 use projections::{header, NatsTopology, RelaySettings};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio_util::sync::CancellationToken;
@@ -13,7 +13,10 @@ use tokio_util::sync::CancellationToken;
 use crate::helpers::*;
 
 /// Every message of the stream: (Nats-Msg-Id, position header, previous-position header, correlation id header).
-async fn stored_messages(context: &jetstream::Context, topology: &NatsTopology) -> Vec<(String, String, String, String)> {
+async fn stored_messages(
+    context: &jetstream::Context,
+    topology: &NatsTopology,
+) -> Vec<(String, String, String, String)> {
     let stream = context.get_stream(&topology.stream_name).await.expect("stream exists");
     let count = stream.get_info().await.expect("stream info").state.messages;
     let mut messages = Vec::new();
@@ -21,7 +24,12 @@ async fn stored_messages(context: &jetstream::Context, topology: &NatsTopology) 
         let message = stream.get_raw_message(sequence).await.expect("a stored message");
         let value = |name: &str| message.headers.get(name).map(ToString::to_string).unwrap_or_default();
         let position = format!("{}:{}", value(header::TRANSACTION_ID), value(header::POSITION));
-        messages.push((value(header::MSG_ID), position, value(header::PREVIOUS_POSITION), value(header::CORRELATION_ID)));
+        messages.push((
+            value(header::MSG_ID),
+            position,
+            value(header::PREVIOUS_POSITION),
+            value(header::CORRELATION_ID),
+        ));
     }
     messages
 }
@@ -32,7 +40,8 @@ async fn assert_published_once_in_order(env: &TestEnv) {
     let messages = stored_messages(&env.jetstream, &env.topology).await;
     let expected: Vec<(String, String)> =
         events.iter().map(|event| (event.event_id.to_string(), event.log_position().to_string())).collect();
-    let found: Vec<(String, String)> = messages.iter().map(|(id, position, _, _)| (id.clone(), position.clone())).collect();
+    let found: Vec<(String, String)> =
+        messages.iter().map(|(id, position, _, _)| (id.clone(), position.clone())).collect();
     assert_eq!(found, expected, "each event once, in log order, with its id as Nats-Msg-Id");
     let correlation_ids: Vec<&str> = messages.iter().map(|message| message.3.as_str()).collect();
     let expected_ids: Vec<&str> = events.iter().map(|event| event.metadata.correlation_id.as_str()).collect();
@@ -141,11 +150,16 @@ async fn a_relay_that_cannot_publish_reports_its_lag_in_seconds(
     let listen_addr = address.to_string();
     let settings = RelaySettings::try_parse_from([
         "relay",
-        "--database-url", &database_url,
-        "--nats-url", "nats://127.0.0.1:1",
-        "--stream-name", &env.topology.stream_name,
-        "--subject-prefix", &env.topology.subject_prefix,
-        "--listen-addr", &listen_addr,
+        "--database-url",
+        &database_url,
+        "--nats-url",
+        "nats://127.0.0.1:1",
+        "--stream-name",
+        &env.topology.stream_name,
+        "--subject-prefix",
+        &env.topology.subject_prefix,
+        "--listen-addr",
+        &listen_addr,
     ])
     .expect("the settings parse");
     let shutdown = CancellationToken::new();

@@ -28,7 +28,12 @@ async fn search_ids(env: &TestEnv, query: Value) -> Vec<String> {
         .json()
         .await
         .expect("search answers JSON");
-    response["hits"]["hits"].as_array().expect("hits").iter().map(|hit| hit["_id"].as_str().expect("an id").to_owned()).collect()
+    response["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|hit| hit["_id"].as_str().expect("an id").to_owned())
+        .collect()
 }
 
 fn sorted(mut ids: Vec<Uuid>) -> Vec<String> {
@@ -68,7 +73,11 @@ async fn a_scripted_history_produces_exactly_the_expected_rows_and_documents(
     let c = OrderScript::create(y, "USD", day(4)).add("SKU-TEA", "Blue Teapot", 1_500, 1).cancel("draft");
     let token = append_interleaved(&env.store, &[a.clone(), b.clone(), c.clone()]).await;
     env.wait_for_both(token).await;
-    assert_eq!(read_checkpoint(&env.pool, ORDER_VIEWS).await.expect("reads"), token, "the checkpoint is the last token");
+    assert_eq!(
+        read_checkpoint(&env.pool, ORDER_VIEWS).await.expect("reads"),
+        token,
+        "the checkpoint is the last token"
+    );
     assert_eq!(read_checkpoint(&env.pool, ORDER_SEARCH).await.expect("reads"), token);
 
     let summary: Vec<SummaryRow> = sqlx::query_as(
@@ -155,13 +164,25 @@ async fn a_scripted_history_produces_exactly_the_expected_rows_and_documents(
     assert_eq!(document_of(a.order_id)["source"]["items"][1]["quantity"], 3);
     assert_eq!(document_of(c.order_id)["version"], 3);
 
-    assert_eq!(search_ids(&env, json!({ "match": { "items.name": "teapot" } })).await, sorted(vec![a.order_id, c.order_id]));
+    assert_eq!(
+        search_ids(&env, json!({ "match": { "items.name": "teapot" } })).await,
+        sorted(vec![a.order_id, c.order_id])
+    );
     assert_eq!(search_ids(&env, json!({ "term": { "items.sku": "SKU-PEN" } })).await, sorted(vec![b.order_id]));
-    assert_eq!(search_ids(&env, json!({ "match": { "items.sku.text": { "query": "sku-mug", "operator": "and" } } })).await, sorted(vec![a.order_id]));
+    assert_eq!(
+        search_ids(&env, json!({ "match": { "items.sku.text": { "query": "sku-mug", "operator": "and" } } })).await,
+        sorted(vec![a.order_id])
+    );
     assert_eq!(search_ids(&env, json!({ "match": { "city": "london" } })).await, sorted(vec![a.order_id]));
     assert_eq!(search_ids(&env, json!({ "term": { "country": "DE" } })).await, sorted(vec![b.order_id]));
-    assert_eq!(search_ids(&env, json!({ "term": { "customer_id": x.to_string() } })).await, sorted(vec![a.order_id, b.order_id]));
-    assert_eq!(search_ids(&env, json!({ "range": { "total_minor": { "gte": 3_000 } } })).await, sorted(vec![a.order_id, b.order_id]));
+    assert_eq!(
+        search_ids(&env, json!({ "term": { "customer_id": x.to_string() } })).await,
+        sorted(vec![a.order_id, b.order_id])
+    );
+    assert_eq!(
+        search_ids(&env, json!({ "range": { "total_minor": { "gte": 3_000 } } })).await,
+        sorted(vec![a.order_id, b.order_id])
+    );
 
     search.stop().await;
     views.stop().await;

@@ -49,7 +49,9 @@ async fn as_of_every_version_equals_folding_the_events_up_to_it(_: PgPoolOptions
     assert_eq!(recorded.len(), 11);
     let events: Vec<aggregates::OrderEvent> = recorded
         .iter()
-        .map(|event| wire::decode_event(&event.event_type, event.schema_version as u32, event.payload.clone()).expect("decodes"))
+        .map(|event| {
+            wire::decode_event(&event.event_type, event.schema_version as u32, event.payload.clone()).expect("decodes")
+        })
         .collect();
 
     for (index, event) in recorded.iter().enumerate() {
@@ -57,19 +59,27 @@ async fn as_of_every_version_equals_folding_the_events_up_to_it(_: PgPoolOptions
         let expected = aggregates::replay(&events[..=index]);
         let expected = OrderState::from(expected.details().expect("created"));
 
-        let by_version = app.client.order_as_of_version(order_id, version, &ReadOptions::default()).await.expect("served");
+        let by_version =
+            app.client.order_as_of_version(order_id, version, &ReadOptions::default()).await.expect("served");
         assert!(by_version.etag.is_some() && by_version.consistency_token.is_some());
         let by_version = by_version.into_body().expect("a body");
         assert_eq!((by_version.version, by_version.current_version), (version, 11));
         assert_eq!(by_version.recorded_at, event.recorded_at);
         assert_eq!(by_version.state, expected, "as of version {version}");
 
-        let by_time = app.client.order_as_of_time(order_id, event.recorded_at, &ReadOptions::default()).await.expect("served");
+        let by_time =
+            app.client.order_as_of_time(order_id, event.recorded_at, &ReadOptions::default()).await.expect("served");
         let by_time = by_time.into_body().expect("a body");
         assert_eq!(by_time.version, version, "as of the time event {version} was recorded");
         assert_eq!(by_time.state, expected);
     }
-    let last = app.client.order_as_of_version(order_id, 11, &ReadOptions::default()).await.expect("served").into_body().expect("a body");
+    let last = app
+        .client
+        .order_as_of_version(order_id, 11, &ReadOptions::default())
+        .await
+        .expect("served")
+        .into_body()
+        .expect("a body");
     assert_eq!(last.state.status, "refunded");
     assert_eq!(last.state.lines.len(), 1);
     assert_eq!((last.state.total_minor, last.state.item_count), (6000, 3));
@@ -88,8 +98,20 @@ async fn as_of_refuses_bad_points_in_time_and_versions_with_problems(_: PgPoolOp
     assert_problem(&get(&app.state, &format!("{base}?version=5")).await, 404, "/problems/order-version-not-found");
     let before = encode(&(created - chrono::Duration::seconds(1)).to_rfc3339());
     assert_problem(&get(&app.state, &format!("{base}?at={before}")).await, 404, "/problems/order-version-not-found");
-    assert_problem(&get(&app.state, &format!("/orders/{}/as-of?version=1", Uuid::now_v7())).await, 404, "/problems/order-not-found");
-    for query in ["", "?version=0", "?version=-1", "?version=two", "?at=yesterday", "?at=2026-03-01", "?version=1&at=2026-03-01T00:00:00Z"] {
+    assert_problem(
+        &get(&app.state, &format!("/orders/{}/as-of?version=1", Uuid::now_v7())).await,
+        404,
+        "/problems/order-not-found",
+    );
+    for query in [
+        "",
+        "?version=0",
+        "?version=-1",
+        "?version=two",
+        "?at=yesterday",
+        "?at=2026-03-01",
+        "?version=1&at=2026-03-01T00:00:00Z",
+    ] {
         assert_problem(&get(&app.state, &format!("{base}{query}")).await, 400, "/problems/invalid-parameter");
     }
     let future = encode(&(chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339());
@@ -100,7 +122,10 @@ async fn as_of_refuses_bad_points_in_time_and_versions_with_problems(_: PgPoolOp
 }
 
 #[sqlx::test(migrations = false)]
-async fn history_lists_every_event_in_order_with_who_when_and_correlation_paged(_: PgPoolOptions, options: PgConnectOptions) {
+async fn history_lists_every_event_in_order_with_who_when_and_correlation_paged(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
     let app = TestApp::spawn(options).await;
     let order_id = eventful_order(&app).await;
     let recorded = app.events_of(order_id).await;
@@ -109,7 +134,8 @@ async fn history_lists_every_event_in_order_with_who_when_and_correlation_paged(
     let mut from_version = None;
     let mut pages = 0;
     loop {
-        let history = app.client.order_history(order_id, from_version, Some(4), &ReadOptions::default()).await.expect("served");
+        let history =
+            app.client.order_history(order_id, from_version, Some(4), &ReadOptions::default()).await.expect("served");
         assert!(history.consistency_token.is_some());
         let history = history.into_body().expect("a body");
         pages += 1;
@@ -143,21 +169,41 @@ async fn history_lists_every_event_in_order_with_who_when_and_correlation_paged(
     let unknown = Uuid::now_v7();
     assert_problem(&get(&app.state, &format!("/orders/{unknown}/history")).await, 404, "/problems/order-not-found");
     for query in ["from_version=0", "limit=1001", "limit=0", "from_version=x", "version=1"] {
-        assert_problem(&get(&app.state, &format!("/orders/{order_id}/history?{query}")).await, 400, "/problems/invalid-parameter");
+        assert_problem(
+            &get(&app.state, &format!("/orders/{order_id}/history?{query}")).await,
+            400,
+            "/problems/invalid-parameter",
+        );
     }
-    let past_the_end = app.client.order_history(order_id, Some(50), None, &ReadOptions::default()).await.expect("served");
+    let past_the_end =
+        app.client.order_history(order_id, Some(50), None, &ReadOptions::default()).await.expect("served");
     assert!(past_the_end.into_body().expect("a body").events.is_empty());
     app.clean_up().await;
 }
 
 #[sqlx::test(migrations = false)]
-async fn audits_read_the_event_store_even_when_the_views_have_not_caught_up(_: PgPoolOptions, options: PgConnectOptions) {
+async fn audits_read_the_event_store_even_when_the_views_have_not_caught_up(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
     let app = TestApp::spawn(options).await;
     let order_id = app.placed_order(Uuid::now_v7(), "EUR", "Porto", &[("A", "A", 1, 1)], day(0)).await;
     assert_eq!(get(&app.state, &format!("/orders/{order_id}")).await.status, 404, "no projection ran");
-    let history = app.client.order_history(order_id, None, None, &ReadOptions::default()).await.expect("served").into_body().expect("a body");
+    let history = app
+        .client
+        .order_history(order_id, None, None, &ReadOptions::default())
+        .await
+        .expect("served")
+        .into_body()
+        .expect("a body");
     assert_eq!(history.events.len(), 4);
-    let state = app.client.order_as_of_version(order_id, 4, &ReadOptions::default()).await.expect("served").into_body().expect("a body");
+    let state = app
+        .client
+        .order_as_of_version(order_id, 4, &ReadOptions::default())
+        .await
+        .expect("served")
+        .into_body()
+        .expect("a body");
     assert_eq!(state.state.status, "placed");
     app.clean_up().await;
 }
@@ -178,10 +224,29 @@ async fn as_of_upcasts_events_stored_at_an_old_schema_version(_: PgPoolOptions, 
     });
     app.append_raw(order_id, "order.shipping_address_set", 1, old_address.clone()).await;
 
-    let as_of = app.client.order_as_of_version(order_id, 2, &ReadOptions::default()).await.expect("served").into_body().expect("a body");
+    let as_of = app
+        .client
+        .order_as_of_version(order_id, 2, &ReadOptions::default())
+        .await
+        .expect("served")
+        .into_body()
+        .expect("a body");
     let address = as_of.state.shipping_address.expect("the upcast address");
-    assert_eq!((address.line1.as_str(), address.city.as_str(), address.region), ("Bletchley Park", "Milton Keynes", None));
-    let history = app.client.order_history(order_id, None, None, &ReadOptions::default()).await.expect("served").into_body().expect("a body");
-    assert_eq!((history.events[1].schema_version, &history.events[1].payload), (1, &old_address), "history shows the record as stored");
+    assert_eq!(
+        (address.line1.as_str(), address.city.as_str(), address.region),
+        ("Bletchley Park", "Milton Keynes", None)
+    );
+    let history = app
+        .client
+        .order_history(order_id, None, None, &ReadOptions::default())
+        .await
+        .expect("served")
+        .into_body()
+        .expect("a body");
+    assert_eq!(
+        (history.events[1].schema_version, &history.events[1].payload),
+        (1, &old_address),
+        "history shows the record as stored"
+    );
     app.clean_up().await;
 }

@@ -42,7 +42,11 @@ async fn a_read_with_a_token_waits_until_the_views_reach_it(_: PgPoolOptions, op
         }
     });
     let started = Instant::now();
-    let read = app.client.get_order(order_id, &ReadOptions::after(appended.token.to_string())).await.expect("answered after the wait");
+    let read = app
+        .client
+        .get_order(order_id, &ReadOptions::after(appended.token.to_string()))
+        .await
+        .expect("answered after the wait");
     assert!(started.elapsed() >= Duration::from_millis(250), "the read waited for the projection");
     assert!(token_of(read.consistency_token.clone()).covers(&appended.token));
     let order = read.into_body().expect("a body");
@@ -62,10 +66,13 @@ async fn a_token_the_projection_does_not_reach_in_time_is_a_503_with_retry_after
     let appended = app.execute(order_id, pay(300, "EUR", day(1))).await;
 
     let started = Instant::now();
-    let error = app.client.get_order(order_id, &ReadOptions::after(appended.token.to_string())).await.expect_err("refused");
+    let error =
+        app.client.get_order(order_id, &ReadOptions::after(appended.token.to_string())).await.expect_err("refused");
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(280) && waited < Duration::from_secs(2), "bounded wait: {waited:?}");
-    let ClientError::Problem { status, problem, retry_after, consistency_token } = error else { panic!("a problem: {error:?}") };
+    let ClientError::Problem { status, problem, retry_after, consistency_token } = error else {
+        panic!("a problem: {error:?}")
+    };
     assert_eq!(status, 503);
     assert_eq!(problem.problem_type, "/problems/not-yet-consistent");
     assert!(retry_after.is_some());
@@ -80,14 +87,18 @@ async fn a_token_the_projection_does_not_reach_in_time_is_a_503_with_retry_after
 }
 
 #[sqlx::test(migrations = false)]
-async fn the_token_may_come_as_a_header_and_the_later_of_two_tokens_counts(_: PgPoolOptions, options: PgConnectOptions) {
+async fn the_token_may_come_as_a_header_and_the_later_of_two_tokens_counts(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
     let app = TestApp::spawn_with(options, |settings| settings.consistency_wait_ms = 200).await;
     let order_id = app.placed_order(Uuid::now_v7(), "EUR", "Turin", &[("A", "Apple", 100, 3)], day(0)).await;
     let placed = app.events_of(order_id).await.last().expect("events").log_position();
     app.project_views().await;
     let paid = app.execute(order_id, pay(300, "EUR", day(1))).await;
 
-    let header_only = ReadOptions { consistency_token: Some(placed.to_string()), token_in_header: true, ..ReadOptions::default() };
+    let header_only =
+        ReadOptions { consistency_token: Some(placed.to_string()), token_in_header: true, ..ReadOptions::default() };
     assert_eq!(app.client.get_order(order_id, &header_only).await.expect("served").status, 200);
 
     let request = Request::builder()
@@ -97,7 +108,11 @@ async fn the_token_may_come_as_a_header_and_the_later_of_two_tokens_counts(_: Pg
         .expect("a request");
     assert_problem(&send(&app.state, request).await, 503, "/problems/not-yet-consistent");
     app.project_views().await;
-    let header_late = ReadOptions { consistency_token: Some(paid.token.to_string()), token_in_header: true, ..ReadOptions::default() };
+    let header_late = ReadOptions {
+        consistency_token: Some(paid.token.to_string()),
+        token_in_header: true,
+        ..ReadOptions::default()
+    };
     let read = app.client.get_order(order_id, &header_late).await.expect("served");
     assert_eq!(read.into_body().expect("a body").status, "paid");
     app.clean_up().await;
@@ -123,7 +138,11 @@ async fn malformed_tokens_are_400_problems_on_every_route(_: PgPoolOptions, opti
             let answer = get(&app.state, &format!("{route}{separator}consistency_token={token}")).await;
             assert_problem(&answer, 400, "/problems/invalid-consistency-token");
         }
-        let request = Request::builder().uri(route.as_str()).header("x-consistency-token", "next week").body(Body::empty()).expect("a request");
+        let request = Request::builder()
+            .uri(route.as_str())
+            .header("x-consistency-token", "next week")
+            .body(Body::empty())
+            .expect("a request");
         assert_problem(&send(&app.state, request).await, 400, "/problems/invalid-consistency-token");
     }
     app.clean_up().await;
@@ -145,9 +164,17 @@ async fn every_answer_names_the_checkpoint_of_the_projection_it_reflects(_: PgPo
     let views_routes = [
         app.client.get_order(order_id, &options).await.expect("served").consistency_token,
         app.client.list_orders(&OrderQuery::default(), &options).await.expect("served").consistency_token,
-        app.client.customer_orders(customer_id, &OrderQuery::default(), &options).await.expect("served").consistency_token,
+        app.client
+            .customer_orders(customer_id, &OrderQuery::default(), &options)
+            .await
+            .expect("served")
+            .consistency_token,
         app.client.get_customer(customer_id, &options).await.expect("served").consistency_token,
-        app.client.daily_sales(day(0).date_naive(), day(1).date_naive(), &options).await.expect("served").consistency_token,
+        app.client
+            .daily_sales(day(0).date_naive(), day(1).date_naive(), &options)
+            .await
+            .expect("served")
+            .consistency_token,
     ];
     for token in views_routes {
         assert_eq!(token_of(token), views);
@@ -174,7 +201,13 @@ async fn search_waits_for_the_search_projection_and_views_for_the_views(_: PgPoo
     let refused = app.client.search_orders(&SearchQuery::text("apple"), &after).await.expect_err("the index did not");
     assert_eq!(refused.problem().map(|problem| problem.problem_type.as_str()), Some("/problems/not-yet-consistent"));
     app.project_search().await;
-    let page = app.client.search_orders(&SearchQuery::text("apple"), &after).await.expect("served").into_body().expect("a body");
+    let page = app
+        .client
+        .search_orders(&SearchQuery::text("apple"), &after)
+        .await
+        .expect("served")
+        .into_body()
+        .expect("a body");
     assert_eq!(page.items[0].status, "paid");
     app.clean_up().await;
 }

@@ -19,7 +19,8 @@ fn repository_file(name: &str) -> String {
 /// port is the port of the default `LISTEN_ADDR`.
 #[test]
 fn compose_contract() {
-    let compose: serde_yaml::Value = serde_yaml::from_str(&repository_file("compose.yaml")).expect("compose.yaml is YAML");
+    let compose: serde_yaml::Value =
+        serde_yaml::from_str(&repository_file("compose.yaml")).expect("compose.yaml is YAML");
     let service = &compose["services"]["query-api"];
     assert!(service.is_mapping(), "compose.yaml has a query-api service");
 
@@ -28,14 +29,27 @@ fn compose_contract() {
         .filter_map(|argument| argument.get_env())
         .map(|name| name.to_string_lossy().into_owned())
         .collect();
-    for expected in ["DATABASE_URL", "ELASTICSEARCH_URL", "LISTEN_ADDR", "LOG_FORMAT", "RUST_LOG", "SEARCH_ALIAS", "CONSISTENCY_WAIT_MS", "REQUEST_TIMEOUT_MS", "DB_MAX_CONNECTIONS"] {
+    for expected in [
+        "DATABASE_URL",
+        "ELASTICSEARCH_URL",
+        "LISTEN_ADDR",
+        "LOG_FORMAT",
+        "RUST_LOG",
+        "SEARCH_ALIAS",
+        "CONSISTENCY_WAIT_MS",
+        "REQUEST_TIMEOUT_MS",
+        "DB_MAX_CONNECTIONS",
+    ] {
         assert!(read_by_settings.contains(expected), "Settings reads {expected}");
     }
     let environment = service["environment"].as_mapping().expect("an environment mapping");
     assert!(!environment.is_empty());
     for key in environment.keys() {
         let key = key.as_str().expect("a string key");
-        assert!(read_by_settings.contains(key), "compose sets {key}, which Settings does not read ({read_by_settings:?})");
+        assert!(
+            read_by_settings.contains(key),
+            "compose sets {key}, which Settings does not read ({read_by_settings:?})"
+        );
     }
     let database_url = environment.get("DATABASE_URL").and_then(|value| value.as_str()).expect("a DATABASE_URL");
     assert!(database_url.starts_with("postgres://orders_query:"), "the query API connects as the read-only role");
@@ -45,7 +59,8 @@ fn compose_contract() {
     let container_ports: Vec<u16> = ports
         .iter()
         .map(|port| {
-            let text = port.as_str().map(str::to_owned).unwrap_or_else(|| format!("{}", port.as_u64().unwrap_or_default()));
+            let text =
+                port.as_str().map(str::to_owned).unwrap_or_else(|| format!("{}", port.as_u64().unwrap_or_default()));
             let container = text.rsplit(':').next().unwrap_or_default().split('/').next().unwrap_or_default();
             container.parse().expect("a numeric container port")
         })

@@ -80,7 +80,11 @@ impl TestApp {
     /// Migrates the test database, creates the test's alias, and starts the service with `configure`d settings.
     pub(crate) async fn spawn_with(options: PgConnectOptions, configure: impl FnOnce(&mut Settings)) -> Self {
         init_logs();
-        let admin = PgPoolOptions::new().max_connections(8).connect_with(options.clone()).await.expect("the test database connects");
+        let admin = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.clone())
+            .await
+            .expect("the test database connects");
         event_store::MIGRATOR.run(&admin).await.expect("the event store migrations run");
         projections::MIGRATOR.run(&admin).await.expect("the projections migrations run");
         let alias = format!("orders-test-{}", Uuid::new_v4().simple());
@@ -197,13 +201,23 @@ impl TestApp {
             if checkpoint.covers(&target) {
                 return checkpoint;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{} did not reach {target} (at {checkpoint})", projector.name());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} did not reach {target} (at {checkpoint})",
+                projector.name()
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
     /// Appends a raw stored event (for old schema versions).
-    pub(crate) async fn append_raw(&self, order_id: Uuid, event_type: &str, schema_version: i32, payload: serde_json::Value) -> AppendResult {
+    pub(crate) async fn append_raw(
+        &self,
+        order_id: Uuid,
+        event_type: &str,
+        schema_version: i32,
+        payload: serde_json::Value,
+    ) -> AppendResult {
         let result = self
             .store
             .append(
@@ -251,7 +265,14 @@ impl TestApp {
     }
 
     /// An order placed by `customer_id` in `currency`, with the given lines, shipped to `city`.
-    pub(crate) async fn placed_order(&self, customer_id: Uuid, currency: &str, city: &str, lines: &[(&str, &str, i64, i64)], at: DateTime<Utc>) -> Uuid {
+    pub(crate) async fn placed_order(
+        &self,
+        customer_id: Uuid,
+        currency: &str,
+        city: &str,
+        lines: &[(&str, &str, i64, i64)],
+        at: DateTime<Utc>,
+    ) -> Uuid {
         let order_id = Uuid::now_v7();
         self.execute(order_id, create(order_id, customer_id, currency, at)).await;
         for (sku, name, unit_price_minor, quantity) in lines {

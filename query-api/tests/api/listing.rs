@@ -39,19 +39,37 @@ async fn filters_select_by_status_customer_currency_and_placing_time(_: PgPoolOp
 
     let list = |query: OrderQuery| {
         let client = app.client.clone();
-        async move { ids(&client.list_orders(&query, &ReadOptions::default()).await.expect("listed").into_body().expect("a body")) }
+        async move {
+            ids(&client
+                .list_orders(&query, &ReadOptions::default())
+                .await
+                .expect("listed")
+                .into_body()
+                .expect("a body"))
+        }
     };
     assert_eq!(list(OrderQuery::default()).await, [draft, usd_day_3, paid_day_2, placed_day_1], "newest first");
     assert_eq!(list(OrderQuery { status: Some("paid".into()), ..OrderQuery::default() }).await, [paid_day_2]);
-    assert_eq!(list(OrderQuery { status: Some("placed,draft".into()), ..OrderQuery::default() }).await, [draft, usd_day_3, placed_day_1]);
-    assert_eq!(list(OrderQuery { customer_id: Some(alice), ..OrderQuery::default() }).await, [paid_day_2, placed_day_1]);
+    assert_eq!(
+        list(OrderQuery { status: Some("placed,draft".into()), ..OrderQuery::default() }).await,
+        [draft, usd_day_3, placed_day_1]
+    );
+    assert_eq!(
+        list(OrderQuery { customer_id: Some(alice), ..OrderQuery::default() }).await,
+        [paid_day_2, placed_day_1]
+    );
     assert_eq!(list(OrderQuery { currency: Some("USD".into()), ..OrderQuery::default() }).await, [usd_day_3]);
     assert_eq!(
         list(OrderQuery { placed_from: Some(day(2)), placed_to: Some(day(3)), ..OrderQuery::default() }).await,
         [paid_day_2],
         "placed_from is inclusive, placed_to exclusive, drafts have no placing time"
     );
-    let combined = OrderQuery { customer_id: Some(bob), status: Some("placed".into()), currency: Some("USD".into()), ..OrderQuery::default() };
+    let combined = OrderQuery {
+        customer_id: Some(bob),
+        status: Some("placed".into()),
+        currency: Some("USD".into()),
+        ..OrderQuery::default()
+    };
     assert_eq!(list(combined).await, [usd_day_3]);
     assert!(list(OrderQuery { status: Some("refunded".into()), ..OrderQuery::default() }).await.is_empty());
     app.clean_up().await;
@@ -80,7 +98,8 @@ async fn pages_follow_the_cursor_without_duplicates_or_gaps_while_new_orders_kee
     let mut arrivals = 0;
     loop {
         let query = OrderQuery { limit: Some(4), cursor: cursor.clone(), ..OrderQuery::default() };
-        let page = app.client.list_orders(&query, &ReadOptions::default()).await.expect("listed").into_body().expect("a body");
+        let page =
+            app.client.list_orders(&query, &ReadOptions::default()).await.expect("listed").into_body().expect("a body");
         assert!(page.items.len() <= 4);
         seen.extend(ids(&page));
         // New orders arrive between pages: some created now, some with an old creation time.
@@ -102,7 +121,9 @@ async fn pages_follow_the_cursor_without_duplicates_or_gaps_while_new_orders_kee
     }
     let newest_first: Vec<Uuid> = {
         let mut sorted = existing.clone();
-        sorted.sort_by_key(|order_id| std::cmp::Reverse((existing.iter().position(|id| id == order_id).map(|index| index / 3), *order_id)));
+        sorted.sort_by_key(|order_id| {
+            std::cmp::Reverse((existing.iter().position(|id| id == order_id).map(|index| index / 3), *order_id))
+        });
         sorted
     };
     let seen_existing: Vec<Uuid> = seen.iter().copied().filter(|order_id| existing.contains(order_id)).collect();
@@ -119,15 +140,26 @@ async fn page_sizes_default_to_50_and_are_bounded_by_200(_: PgPoolOptions, optio
         app.execute(order_id, create(order_id, customer_id, "EUR", day(0))).await;
     }
     app.project_views().await;
-    let page = app.client.list_orders(&OrderQuery::default(), &ReadOptions::default()).await.expect("listed").into_body().expect("a body");
+    let page = app
+        .client
+        .list_orders(&OrderQuery::default(), &ReadOptions::default())
+        .await
+        .expect("listed")
+        .into_body()
+        .expect("a body");
     assert_eq!((page.items.len(), page.limit), (50, 50));
     assert!(page.next_cursor.is_some());
     let all = OrderQuery { limit: Some(200), ..OrderQuery::default() };
-    let page = app.client.list_orders(&all, &ReadOptions::default()).await.expect("listed").into_body().expect("a body");
+    let page =
+        app.client.list_orders(&all, &ReadOptions::default()).await.expect("listed").into_body().expect("a body");
     assert_eq!(page.items.len(), 52);
     assert_eq!(page.next_cursor, None, "the last page has no cursor");
     for limit in ["0", "201", "-1", "ten", "1e3"] {
-        let problem = assert_problem(&get(&app.state, &format!("/orders?limit={limit}")).await, 400, "/problems/invalid-parameter");
+        let problem = assert_problem(
+            &get(&app.state, &format!("/orders?limit={limit}")).await,
+            400,
+            "/problems/invalid-parameter",
+        );
         assert_eq!(problem.errors.expect("field errors")[0].field, "/limit");
     }
     app.clean_up().await;
@@ -149,11 +181,16 @@ async fn bad_filters_cursors_and_timestamps_are_400_problems(_: PgPoolOptions, o
         ("sort=price", "/sort"),
         ("status=paid&status=placed", "/status"),
     ] {
-        let problem = assert_problem(&get(&app.state, &format!("/orders?{query}")).await, 400, "/problems/invalid-parameter");
+        let problem =
+            assert_problem(&get(&app.state, &format!("/orders?{query}")).await, 400, "/problems/invalid-parameter");
         let fields: Vec<String> = problem.errors.expect("field errors").into_iter().map(|error| error.field).collect();
         assert_eq!(fields, [parameter], "{query}");
     }
-    let several = assert_problem(&get(&app.state, "/orders?status=lost&limit=0&currency=x").await, 400, "/problems/invalid-parameter");
+    let several = assert_problem(
+        &get(&app.state, "/orders?status=lost&limit=0&currency=x").await,
+        400,
+        "/problems/invalid-parameter",
+    );
     assert_eq!(several.errors.map(|errors| errors.len()), Some(3), "every bad parameter is named at once");
 
     let search_cursor = {
@@ -161,10 +198,21 @@ async fn bad_filters_cursors_and_timestamps_are_400_problems(_: PgPoolOptions, o
         app.placed_order(Uuid::now_v7(), "EUR", "Rome", &[("A", "A", 1, 1)], day(0)).await;
         app.project_search().await;
         let query = query_api::client::SearchQuery { limit: Some(1), ..Default::default() };
-        app.client.search_orders(&query, &ReadOptions::default()).await.expect("searched").into_body().expect("a body").next_cursor.expect("a cursor")
+        app.client
+            .search_orders(&query, &ReadOptions::default())
+            .await
+            .expect("searched")
+            .into_body()
+            .expect("a body")
+            .next_cursor
+            .expect("a cursor")
     };
     for cursor in ["not base64!", "AAAA", "b3x8", &"QUFB".repeat(200), &search_cursor] {
-        assert_problem(&get(&app.state, &format!("/orders?cursor={}", encode(cursor))).await, 400, "/problems/invalid-cursor");
+        assert_problem(
+            &get(&app.state, &format!("/orders?cursor={}", encode(cursor))).await,
+            400,
+            "/problems/invalid-cursor",
+        );
     }
     app.clean_up().await;
 }
@@ -194,7 +242,13 @@ async fn customer_routes_list_the_orders_and_the_figures_of_one_customer(_: PgPo
         .expect("a body");
     assert_eq!(ids(&page), [refunded, cancelled, paid]);
     let filtered = OrderQuery { status: Some("cancelled".into()), ..OrderQuery::default() };
-    let page = app.client.customer_orders(customer_id, &filtered, &ReadOptions::default()).await.expect("listed").into_body().expect("a body");
+    let page = app
+        .client
+        .customer_orders(customer_id, &filtered, &ReadOptions::default())
+        .await
+        .expect("listed")
+        .into_body()
+        .expect("a body");
     assert_eq!(ids(&page), [cancelled]);
 
     let read = app.client.get_customer(customer_id, &ReadOptions::default()).await.expect("served");
@@ -204,7 +258,16 @@ async fn customer_routes_list_the_orders_and_the_figures_of_one_customer(_: PgPo
     let figures: Vec<(&str, i64, i64, i64, i64, i64)> = customer
         .figures
         .iter()
-        .map(|f| (f.currency.as_str(), f.orders_placed, f.orders_cancelled, f.paid_minor, f.refunded_minor, f.lifetime_value_minor))
+        .map(|f| {
+            (
+                f.currency.as_str(),
+                f.orders_placed,
+                f.orders_cancelled,
+                f.paid_minor,
+                f.refunded_minor,
+                f.lifetime_value_minor,
+            )
+        })
         .collect();
     assert_eq!(figures, [("EUR", 2, 1, 5000, 0, 5000), ("USD", 1, 1, 700, 700, 0)]);
     let eur = &customer.figures[0];
@@ -212,7 +275,11 @@ async fn customer_routes_list_the_orders_and_the_figures_of_one_customer(_: PgPo
 
     let unknown = Uuid::now_v7();
     assert_problem(&get(&app.state, &format!("/customers/{unknown}")).await, 404, "/problems/customer-not-found");
-    assert_problem(&get(&app.state, &format!("/customers/{unknown}/orders")).await, 404, "/problems/customer-not-found");
+    assert_problem(
+        &get(&app.state, &format!("/customers/{unknown}/orders")).await,
+        404,
+        "/problems/customer-not-found",
+    );
     assert_problem(&get(&app.state, "/customers/nobody/orders").await, 400, "/problems/malformed-request");
     let problem = assert_problem(
         &get(&app.state, &format!("/customers/{customer_id}/orders?customer_id={other}")).await,
@@ -235,14 +302,25 @@ async fn daily_sales_are_reported_per_day_and_currency_with_totals(_: PgPoolOpti
     app.placed_order(customer_id, "EUR", "Lyon", &[("D", "D", 99, 1)], day(10)).await;
     app.project_views().await;
 
-    let (from, to) = (NaiveDate::from_ymd_opt(2026, 3, 1).expect("a date"), NaiveDate::from_ymd_opt(2026, 3, 3).expect("a date"));
+    let (from, to) =
+        (NaiveDate::from_ymd_opt(2026, 3, 1).expect("a date"), NaiveDate::from_ymd_opt(2026, 3, 3).expect("a date"));
     let read = app.client.daily_sales(from, to, &ReadOptions::default()).await.expect("served");
     assert!(read.etag.is_some() && read.consistency_token.is_some());
     let report = read.into_body().expect("a body");
     let days: Vec<(String, &str, i64, i64, i64, i64, i64)> = report
         .days
         .iter()
-        .map(|d| (d.date.to_string(), d.currency.as_str(), d.orders_placed, d.placed_value_minor, d.payments, d.revenue_minor, d.orders_cancelled))
+        .map(|d| {
+            (
+                d.date.to_string(),
+                d.currency.as_str(),
+                d.orders_placed,
+                d.placed_value_minor,
+                d.payments,
+                d.revenue_minor,
+                d.orders_cancelled,
+            )
+        })
         .collect();
     assert_eq!(
         days,
@@ -253,8 +331,11 @@ async fn daily_sales_are_reported_per_day_and_currency_with_totals(_: PgPoolOpti
             ("2026-03-03".to_owned(), "USD", 0, 0, 0, 0, 1),
         ]
     );
-    let totals: Vec<(&str, i64, i64, i64)> =
-        report.totals.iter().map(|t| (t.currency.as_str(), t.orders_placed, t.placed_value_minor, t.revenue_minor)).collect();
+    let totals: Vec<(&str, i64, i64, i64)> = report
+        .totals
+        .iter()
+        .map(|t| (t.currency.as_str(), t.orders_placed, t.placed_value_minor, t.revenue_minor))
+        .collect();
     assert_eq!(totals, [("EUR", 2, 1600, 1000), ("USD", 1, 50, 0)]);
 
     for (query, parameter) in [
@@ -265,11 +346,18 @@ async fn daily_sales_are_reported_per_day_and_currency_with_totals(_: PgPoolOpti
         ("from=01.03.2026&to=2026-03-01", "/from"),
         ("from=2026-01-01&to=2027-01-02", "/to"),
     ] {
-        let problem = assert_problem(&get(&app.state, &format!("/stats/daily?{query}")).await, 400, "/problems/invalid-parameter");
+        let problem = assert_problem(
+            &get(&app.state, &format!("/stats/daily?{query}")).await,
+            400,
+            "/problems/invalid-parameter",
+        );
         let fields: Vec<String> = problem.errors.expect("field errors").into_iter().map(|error| error.field).collect();
         assert!(fields.contains(&parameter.to_owned()), "{query}: {fields:?}");
     }
-    let empty = app.client.daily_sales(from - chrono::Duration::days(30), from - chrono::Duration::days(1), &ReadOptions::default()).await;
+    let empty = app
+        .client
+        .daily_sales(from - chrono::Duration::days(30), from - chrono::Duration::days(1), &ReadOptions::default())
+        .await;
     assert!(empty.expect("served").into_body().expect("a body").days.is_empty());
     app.clean_up().await;
 }

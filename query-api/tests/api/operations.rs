@@ -36,7 +36,8 @@ async fn readiness_is_a_503_naming_the_dependency_that_does_not_answer(_: PgPool
     let app = TestApp::spawn(options.clone()).await;
     let mut settings = query_api::Settings::for_database("postgres://unused");
     settings.elasticsearch_url = service_url("ELASTICSEARCH_URL");
-    let no_postgres = AppState::with_connect_options(as_query_role(&options).port(1), &settings).expect("valid settings");
+    let no_postgres =
+        AppState::with_connect_options(as_query_role(&options).port(1), &settings).expect("valid settings");
     let answer = get(&no_postgres, "/health/ready").await;
     let problem = assert_problem(&answer, 503, "/problems/service-unavailable");
     assert!(answer.header("retry-after").is_some());
@@ -119,11 +120,14 @@ async fn the_openapi_document_matches_the_routes(_: PgPoolOptions, options: PgCo
                 continue;
             }
             operations.push(operation["operationId"].as_str().expect("an operation id").to_owned());
-            let concrete = path.replace("{order_id}", &Uuid::now_v7().to_string()).replace("{customer_id}", &Uuid::now_v7().to_string());
+            let concrete = path
+                .replace("{order_id}", &Uuid::now_v7().to_string())
+                .replace("{customer_id}", &Uuid::now_v7().to_string());
             let answer = get(&app.state, &concrete).await;
             let unrouted = answer.status == 405
                 || (answer.status == 404
-                    && serde_json::from_slice::<serde_json::Value>(&answer.body).is_ok_and(|problem| problem["type"] == "/problems/not-found"));
+                    && serde_json::from_slice::<serde_json::Value>(&answer.body)
+                        .is_ok_and(|problem| problem["type"] == "/problems/not-found"));
             assert!(!unrouted, "GET {path} is documented but not routed ({})", answer.status);
             let parameters: Vec<&str> = operation["parameters"]
                 .as_array()
@@ -163,7 +167,11 @@ async fn the_openapi_document_matches_the_routes(_: PgPoolOptions, options: PgCo
 async fn unknown_routes_and_methods_are_problems(_: PgPoolOptions, options: PgConnectOptions) {
     let app = TestApp::spawn(options).await;
     assert_problem(&get(&app.state, "/order").await, 404, "/problems/not-found");
-    let post = axum::http::Request::builder().method("POST").uri("/orders").body(axum::body::Body::empty()).expect("a request");
+    let post = axum::http::Request::builder()
+        .method("POST")
+        .uri("/orders")
+        .body(axum::body::Body::empty())
+        .expect("a request");
     assert_problem(&send(&app.state, post).await, 405, "/problems/method-not-allowed");
     app.clean_up().await;
 }
@@ -186,7 +194,8 @@ async fn a_request_that_outlives_the_timeout_is_answered_with_a_503(_: PgPoolOpt
     })
     .await;
     let started = std::time::Instant::now();
-    let error = app.client.search_orders(&SearchQuery::text("book"), &ReadOptions::default()).await.expect_err("refused");
+    let error =
+        app.client.search_orders(&SearchQuery::text("book"), &ReadOptions::default()).await.expect_err("refused");
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     assert_eq!(error.problem().map(|problem| problem.problem_type.as_str()), Some("/problems/service-unavailable"));
     held.abort();
@@ -204,7 +213,10 @@ async fn graceful_shutdown_lets_a_waiting_request_finish(_: PgPoolOptions, optio
     tokio::time::sleep(Duration::from_millis(200)).await;
     app.begin_stop();
     let answer = waiting.await.expect("the request task ends");
-    assert!(matches!(answer, Err(ClientError::Problem { status, .. }) if status == 503), "the request in flight got its answer");
+    assert!(
+        matches!(answer, Err(ClientError::Problem { status, .. }) if status == 503),
+        "the request in flight got its answer"
+    );
     tokio::time::timeout(Duration::from_secs(5), app.finished()).await.expect("the server stops").expect("cleanly");
     let refused = QueryClient::new(app.address.clone()).get_order(order_id, &ReadOptions::default()).await;
     assert!(matches!(refused, Err(ClientError::Transport(_))), "no new connections after shutdown");

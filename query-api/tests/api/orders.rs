@@ -19,7 +19,10 @@ use crate::helpers::ship;
 use crate::helpers::TestApp;
 
 #[sqlx::test(migrations = false)]
-async fn an_order_is_served_with_its_lines_status_totals_timestamps_and_version(_: PgPoolOptions, options: PgConnectOptions) {
+async fn an_order_is_served_with_its_lines_status_totals_timestamps_and_version(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
     let app = TestApp::spawn(options).await;
     let (order_id, customer_id) = (Uuid::now_v7(), Uuid::now_v7());
     app.execute(order_id, create(order_id, customer_id, "EUR", day(0))).await;
@@ -45,8 +48,11 @@ async fn an_order_is_served_with_its_lines_status_totals_timestamps_and_version(
     assert_eq!((order.item_count, order.line_count), (5, 2));
     assert_eq!(order.total_minor, 2 * 3999 + 3 * 1250);
     assert_eq!(order.paid_minor, order.total_minor);
-    let lines: Vec<(i32, &str, i32, i64)> =
-        order.lines.iter().map(|line| (line.line_no, line.sku.as_str(), line.quantity, line.line_total_minor)).collect();
+    let lines: Vec<(i32, &str, i32, i64)> = order
+        .lines
+        .iter()
+        .map(|line| (line.line_no, line.sku.as_str(), line.quantity, line.line_total_minor))
+        .collect();
     assert_eq!(lines, [(1, "BOOK-1", 2, 7998), (2, "MUG-7", 3, 3750)]);
     let address = order.shipping_address.expect("an address");
     assert_eq!((address.city.as_str(), address.country.as_str()), ("London", "GB"));
@@ -60,7 +66,10 @@ async fn an_order_is_served_with_its_lines_status_totals_timestamps_and_version(
 }
 
 #[sqlx::test(migrations = false)]
-async fn an_unknown_order_is_a_404_problem_that_still_names_the_checkpoint(_: PgPoolOptions, options: PgConnectOptions) {
+async fn an_unknown_order_is_a_404_problem_that_still_names_the_checkpoint(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
     let app = TestApp::spawn(options).await;
     let answer = get(&app.state, &format!("/orders/{}", Uuid::now_v7())).await;
     assert_problem(&answer, 404, "/problems/order-not-found");
@@ -73,14 +82,20 @@ async fn a_malformed_order_id_or_an_unknown_parameter_is_a_400_problem(_: PgPool
     let app = TestApp::spawn(options).await;
     assert_problem(&get(&app.state, "/orders/not-a-uuid").await, 400, "/problems/malformed-request");
     assert_problem(&get(&app.state, "/orders/12345").await, 400, "/problems/malformed-request");
-    let problem =
-        assert_problem(&get(&app.state, &format!("/orders/{}?verbose=1", Uuid::now_v7())).await, 400, "/problems/invalid-parameter");
+    let problem = assert_problem(
+        &get(&app.state, &format!("/orders/{}?verbose=1", Uuid::now_v7())).await,
+        400,
+        "/problems/invalid-parameter",
+    );
     assert_eq!(problem.errors.expect("field errors")[0].field, "/verbose");
     app.clean_up().await;
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_conditional_get_with_the_current_etag_is_a_304_until_the_order_changes(_: PgPoolOptions, options: PgConnectOptions) {
+async fn a_conditional_get_with_the_current_etag_is_a_304_until_the_order_changes(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
     let app = TestApp::spawn(options).await;
     let order_id = app.placed_order(Uuid::now_v7(), "EUR", "Paris", &[("BOOK-1", "Book", 1000, 1)], day(0)).await;
     app.project_views().await;
@@ -92,7 +107,8 @@ async fn a_conditional_get_with_the_current_etag_is_a_304_until_the_order_change
     assert!(unchanged.body.is_none());
     assert_eq!(unchanged.etag.as_deref(), Some(etag.as_str()));
     assert!(unchanged.consistency_token.is_some());
-    let weak = app.client.get_order(order_id, &ReadOptions::if_none_match(format!("W/{etag}"))).await.expect("answered");
+    let weak =
+        app.client.get_order(order_id, &ReadOptions::if_none_match(format!("W/{etag}"))).await.expect("answered");
     assert_eq!(weak.status, 304);
 
     app.execute(order_id, pay(1000, "EUR", day(1))).await;

@@ -17,7 +17,8 @@ use crate::helpers::pay;
 use crate::helpers::TestApp;
 
 async fn found(app: &TestApp, query: SearchQuery) -> Vec<Uuid> {
-    let page = app.client.search_orders(&query, &ReadOptions::default()).await.expect("searched").into_body().expect("a body");
+    let page =
+        app.client.search_orders(&query, &ReadOptions::default()).await.expect("searched").into_body().expect("a body");
     page.items.iter().map(|hit| hit.order_id).collect()
 }
 
@@ -25,20 +26,39 @@ async fn found(app: &TestApp, query: SearchQuery) -> Vec<Uuid> {
 async fn search_finds_orders_by_item_name_sku_customer_and_city(_: PgPoolOptions, options: PgConnectOptions) {
     let app = TestApp::spawn(options).await;
     let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
-    let rust_book = app.placed_order(alice, "EUR", "Berlin", &[("BOOK-RUST", "The Rust Programming Language", 3999, 1)], day(1)).await;
+    let rust_book = app
+        .placed_order(alice, "EUR", "Berlin", &[("BOOK-RUST", "The Rust Programming Language", 3999, 1)], day(1))
+        .await;
     let mug = app.placed_order(bob, "EUR", "Hamburg", &[("MUG-FERRIS", "Ferris coffee mug", 1250, 2)], day(2)).await;
     let both = app
-        .placed_order(bob, "USD", "Berlin", &[("MUG-FERRIS", "Ferris coffee mug", 1250, 1), ("BOOK-GO", "The Go Programming Language", 3500, 1)], day(3))
+        .placed_order(
+            bob,
+            "USD",
+            "Berlin",
+            &[("MUG-FERRIS", "Ferris coffee mug", 1250, 1), ("BOOK-GO", "The Go Programming Language", 3500, 1)],
+            day(3),
+        )
         .await;
     app.project_search().await;
 
     assert_eq!(found(&app, SearchQuery::text("rust")).await, [rust_book]);
-    assert_eq!(HashSet::from_iter(found(&app, SearchQuery::text("programming language")).await), HashSet::from([rust_book, both]));
+    assert_eq!(
+        HashSet::from_iter(found(&app, SearchQuery::text("programming language")).await),
+        HashSet::from([rust_book, both])
+    );
     assert_eq!(found(&app, SearchQuery::text("ferris berlin")).await, [both], "every word must match somewhere");
     assert_eq!(found(&app, SearchQuery::text("hamburg")).await, [mug]);
     assert_eq!(found(&app, SearchQuery::text("BOOK-RUST")).await, [rust_book], "an exact sku");
-    assert_eq!(HashSet::from_iter(found(&app, SearchQuery::text(bob.to_string())).await), HashSet::from([mug, both]), "a customer id");
-    assert_eq!(HashSet::<Uuid>::from_iter(found(&app, SearchQuery::text("lovelace")).await).len(), 3, "the recipient's name");
+    assert_eq!(
+        HashSet::from_iter(found(&app, SearchQuery::text(bob.to_string())).await),
+        HashSet::from([mug, both]),
+        "a customer id"
+    );
+    assert_eq!(
+        HashSet::<Uuid>::from_iter(found(&app, SearchQuery::text("lovelace")).await).len(),
+        3,
+        "the recipient's name"
+    );
     assert!(found(&app, SearchQuery::text("kangaroo")).await.is_empty());
 
     let hit = app.client.search_orders(&SearchQuery::text("go"), &ReadOptions::default()).await.expect("searched");
@@ -46,7 +66,10 @@ async fn search_finds_orders_by_item_name_sku_customer_and_city(_: PgPoolOptions
     let page = hit.into_body().expect("a body");
     assert_eq!((page.total, page.total_is_exact), (1, true));
     let first = &page.items[0];
-    assert_eq!((first.order_id, first.status.as_str(), first.currency.as_str(), first.city.as_deref()), (both, "placed", "USD", Some("Berlin")));
+    assert_eq!(
+        (first.order_id, first.status.as_str(), first.currency.as_str(), first.city.as_deref()),
+        (both, "placed", "USD", Some("Berlin"))
+    );
     assert_eq!(first.items.len(), 2);
     assert!(first.score.is_some_and(|score| score > 0.0));
     app.clean_up().await;
@@ -72,9 +95,18 @@ async fn search_filters_narrow_the_hits_and_pages_do_not_repeat(_: PgPoolOptions
         let app = &app;
         async move { HashSet::<Uuid>::from_iter(found(app, query).await) }
     };
-    assert_eq!(only(SearchQuery { status: Some("paid".into()), ..SearchQuery::text("book") }).await, HashSet::from([books[0], books[3], books[6]]));
-    assert_eq!(only(SearchQuery { currency: Some("USD".into()), ..SearchQuery::default() }).await, HashSet::from([books[6], books[7], books[8]]));
-    assert_eq!(only(SearchQuery { customer_id: Some(bob), currency: Some("USD".into()), ..SearchQuery::default() }).await, HashSet::from([books[7]]));
+    assert_eq!(
+        only(SearchQuery { status: Some("paid".into()), ..SearchQuery::text("book") }).await,
+        HashSet::from([books[0], books[3], books[6]])
+    );
+    assert_eq!(
+        only(SearchQuery { currency: Some("USD".into()), ..SearchQuery::default() }).await,
+        HashSet::from([books[6], books[7], books[8]])
+    );
+    assert_eq!(
+        only(SearchQuery { customer_id: Some(bob), currency: Some("USD".into()), ..SearchQuery::default() }).await,
+        HashSet::from([books[7]])
+    );
     assert_eq!(
         only(SearchQuery { placed_from: Some(day(2)), placed_to: Some(day(4)), ..SearchQuery::text("vienna") }).await,
         HashSet::from([books[2], books[3]])
@@ -86,8 +118,19 @@ async fn search_filters_narrow_the_hits_and_pages_do_not_repeat(_: PgPoolOptions
         let mut seen = Vec::new();
         let mut cursor = None;
         loop {
-            let query = SearchQuery { q: text.map(str::to_owned), limit: Some(2), cursor: cursor.clone(), ..SearchQuery::default() };
-            let page = app.client.search_orders(&query, &ReadOptions::default()).await.expect("searched").into_body().expect("a body");
+            let query = SearchQuery {
+                q: text.map(str::to_owned),
+                limit: Some(2),
+                cursor: cursor.clone(),
+                ..SearchQuery::default()
+            };
+            let page = app
+                .client
+                .search_orders(&query, &ReadOptions::default())
+                .await
+                .expect("searched")
+                .into_body()
+                .expect("a body");
             assert_eq!(page.total, 9);
             seen.extend(page.items.iter().map(|hit| hit.order_id));
             match page.next_cursor {
@@ -105,11 +148,26 @@ async fn search_filters_narrow_the_hits_and_pages_do_not_repeat(_: PgPoolOptions
 
     let ranked_cursor = {
         let query = SearchQuery { limit: Some(1), ..SearchQuery::text("book") };
-        app.client.search_orders(&query, &ReadOptions::default()).await.expect("searched").into_body().expect("a body").next_cursor.expect("a cursor")
+        app.client
+            .search_orders(&query, &ReadOptions::default())
+            .await
+            .expect("searched")
+            .into_body()
+            .expect("a body")
+            .next_cursor
+            .expect("a cursor")
     };
     let answer = get(&app.state, &format!("/search/orders?cursor={}", encode(&ranked_cursor))).await;
     assert_problem(&answer, 400, "/problems/invalid-cursor");
-    for query in ["status=lost", "currency=usd", "country=Deutschland", "customer_id=bob", "placed_from=soon", "limit=500", "page=2"] {
+    for query in [
+        "status=lost",
+        "currency=usd",
+        "country=Deutschland",
+        "customer_id=bob",
+        "placed_from=soon",
+        "limit=500",
+        "page=2",
+    ] {
         assert_problem(&get(&app.state, &format!("/search/orders?{query}")).await, 400, "/problems/invalid-parameter");
     }
     app.clean_up().await;
@@ -170,7 +228,11 @@ async fn hostile_search_input_returns_results_or_a_clean_400_never_a_500(_: PgPo
     assert_eq!(found(&app, SearchQuery::text("OR")).await.len(), 1, "OR is a word (here: a sku)");
 
     for text in ["y".repeat(201), "z".repeat(10_000), many_words] {
-        let problem = assert_problem(&get(&app.state, &format!("/search/orders?q={}", encode(&text))).await, 400, "/problems/invalid-parameter");
+        let problem = assert_problem(
+            &get(&app.state, &format!("/search/orders?q={}", encode(&text))).await,
+            400,
+            "/problems/invalid-parameter",
+        );
         assert_eq!(problem.errors.expect("field errors")[0].field, "/q");
     }
     let raw_garbage = get(&app.state, "/search/orders?q=%ZZ%").await;

@@ -44,21 +44,12 @@ impl std::fmt::Display for DecodeError {
             Self::UnknownEventType { event_type } => {
                 write!(formatter, "unknown order event type `{event_type}`")
             }
-            Self::UnknownSchemaVersion {
-                event_type,
-                schema_version,
-            } => write!(
-                formatter,
-                "unknown schema version {schema_version} of event type `{event_type}`"
-            ),
-            Self::InvalidPayload {
-                event_type,
-                schema_version,
-                source,
-            } => write!(
-                formatter,
-                "payload of `{event_type}` v{schema_version} does not match its schema: {source}"
-            ),
+            Self::UnknownSchemaVersion { event_type, schema_version } => {
+                write!(formatter, "unknown schema version {schema_version} of event type `{event_type}`")
+            }
+            Self::InvalidPayload { event_type, schema_version, source } => {
+                write!(formatter, "payload of `{event_type}` v{schema_version} does not match its schema: {source}")
+            }
         }
     }
 }
@@ -96,29 +87,17 @@ impl OrderEvent {
     ///
     /// Fails with [`DecodeError`] for an unknown type or version or a payload that does not fit;
     /// it does not run the JSON Schema (use [`validate_event`](crate::validate_event) for that).
-    pub fn decode(
-        event_type: &str,
-        schema_version: u32,
-        payload: serde_json::Value,
-    ) -> Result<Self, DecodeError> {
-        let stored = Payload {
-            event_type,
-            schema_version,
-            payload,
-        };
+    pub fn decode(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<Self, DecodeError> {
+        let stored = Payload { event_type, schema_version, payload };
         match (event_type, schema_version) {
             (event_type::CREATED, 1) => stored.parse_as().map(Self::Created),
             (event_type::ITEM_ADDED, 1) => stored.parse_as().map(Self::ItemAdded),
             (event_type::ITEM_REMOVED, 1) => stored.parse_as().map(Self::ItemRemoved),
-            (event_type::ITEM_QUANTITY_CHANGED, 1) => {
-                stored.parse_as().map(Self::ItemQuantityChanged)
+            (event_type::ITEM_QUANTITY_CHANGED, 1) => stored.parse_as().map(Self::ItemQuantityChanged),
+            (event_type::SHIPPING_ADDRESS_SET, 1) => {
+                stored.parse_as().map(|old| Self::ShippingAddressSet(upcast_shipping_address_set_v1(old)))
             }
-            (event_type::SHIPPING_ADDRESS_SET, 1) => stored
-                .parse_as()
-                .map(|old| Self::ShippingAddressSet(upcast_shipping_address_set_v1(old))),
-            (event_type::SHIPPING_ADDRESS_SET, 2) => {
-                stored.parse_as().map(Self::ShippingAddressSet)
-            }
+            (event_type::SHIPPING_ADDRESS_SET, 2) => stored.parse_as().map(Self::ShippingAddressSet),
             (event_type::PLACED, 1) => stored.parse_as().map(Self::Placed),
             (event_type::PAYMENT_CONFIRMED, 1) => stored.parse_as().map(Self::PaymentConfirmed),
             (event_type::SHIPPED, 1) => stored.parse_as().map(Self::Shipped),
@@ -126,14 +105,9 @@ impl OrderEvent {
             (event_type::CANCELLED, 1) => stored.parse_as().map(Self::Cancelled),
             (event_type::REFUNDED, 1) => stored.parse_as().map(Self::Refunded),
             (known, _) if event_type::ALL.contains(&known) => {
-                Err(DecodeError::UnknownSchemaVersion {
-                    event_type: known.to_owned(),
-                    schema_version,
-                })
+                Err(DecodeError::UnknownSchemaVersion { event_type: known.to_owned(), schema_version })
             }
-            (unknown, _) => Err(DecodeError::UnknownEventType {
-                event_type: unknown.to_owned(),
-            }),
+            (unknown, _) => Err(DecodeError::UnknownEventType { event_type: unknown.to_owned() }),
         }
     }
 }
