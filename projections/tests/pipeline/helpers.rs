@@ -153,6 +153,24 @@ impl TestEnv {
     }
 
     /// Starts a projector as a task consuming this test's stream.
+    /// Starts the relay and both projectors.
+    pub(crate) fn start_pipeline(&self) -> Pipeline {
+        Pipeline {
+            relay: self.start_relay(),
+            views: self.start_projector(self.views_projector()),
+            search: self.start_projector(self.search_projector()),
+        }
+    }
+
+    /// Starts the pipeline, appends `orders` and waits until both projections have them; returns the
+    /// pipeline with its projectors stopped (the relay still running).
+    pub(crate) async fn project_then_pause(&self, orders: &[OrderScript]) -> Running {
+        let pipeline = self.start_pipeline();
+        let token = append_interleaved(&self.store, orders).await;
+        self.wait_for_both(token).await;
+        pipeline.stop_projectors().await
+    }
+
     pub(crate) fn start_projector(&self, projector: Projector) -> Running {
         self.start_projector_with(projector, self.jetstream.clone())
     }
@@ -250,6 +268,26 @@ impl Running {
     pub(crate) async fn kill(self) {
         self.task.abort();
         let _ = self.task.await;
+    }
+}
+
+/// The relay and both projectors of a test, running.
+pub(crate) struct Pipeline {
+    pub(crate) relay: Running,
+    pub(crate) views: Running,
+    pub(crate) search: Running,
+}
+
+impl Pipeline {
+    /// Stops both projectors; the relay goes on publishing.
+    pub(crate) async fn stop_projectors(self) -> Running {
+        self.search.stop().await;
+        self.views.stop().await;
+        self.relay
+    }
+
+    pub(crate) async fn stop(self) {
+        self.stop_projectors().await.stop().await;
     }
 }
 

@@ -20,9 +20,7 @@ async fn rebuilds_swap_in_complete_views_and_index_while_the_projectors_run(
     connect_options: PgConnectOptions,
 ) {
     let env = TestEnv::new(pool_options, connect_options).await;
-    let relay = env.start_relay();
-    let views = env.start_projector(env.views_projector());
-    let search = env.start_projector(env.search_projector());
+    let pipeline = env.start_pipeline();
     let token = append_interleaved(&env.store, &mixed_orders(12)).await;
     env.wait_for_both(token).await;
     let old_index = env.search.aliased_index().await.expect("reads").expect("the alias exists");
@@ -55,9 +53,7 @@ async fn rebuilds_swap_in_complete_views_and_index_while_the_projectors_run(
     assert_same_as_clean_run(&env).await;
     assert_eq!(view_index_names(&env.pool).await, index_names_before);
 
-    search.stop().await;
-    views.stop().await;
-    relay.stop().await;
+    pipeline.stop().await;
     env.clean_up().await;
 }
 
@@ -82,13 +78,7 @@ async fn the_service_rebuilds_the_projections_named_on_start_while_serving(
     connect_options: PgConnectOptions,
 ) {
     let env = TestEnv::new(pool_options, connect_options.clone()).await;
-    let relay = env.start_relay();
-    let views = env.start_projector(env.views_projector());
-    let search = env.start_projector(env.search_projector());
-    let token = append_interleaved(&env.store, &mixed_orders(10)).await;
-    env.wait_for_both(token).await;
-    views.stop().await;
-    search.stop().await;
+    let relay = env.project_then_pause(&mixed_orders(10)).await;
     let old_index = env.search.aliased_index().await.expect("reads").expect("the alias exists");
     // Damage the live copies: a catch-up never rewrites these rows, only a rebuild does.
     sqlx::query("UPDATE projections.order_summary SET total_minor = total_minor + 7")
@@ -180,13 +170,7 @@ async fn a_rebuild_stopped_during_its_fill_leaves_the_live_projections_as_they_w
     connect_options: PgConnectOptions,
 ) {
     let env = TestEnv::new(pool_options, connect_options).await;
-    let relay = env.start_relay();
-    let views = env.start_projector(env.views_projector());
-    let search = env.start_projector(env.search_projector());
-    let token = append_interleaved(&env.store, &mixed_orders(8)).await;
-    env.wait_for_both(token).await;
-    views.stop().await;
-    search.stop().await;
+    let relay = env.project_then_pause(&mixed_orders(8)).await;
     let views_before = dump_views(&env.pool, &projections::ViewTables::live()).await;
     let search_before = dump_search(&env.search).await;
     let indices_before = env.search.concrete_indices().await.expect("the indices list");

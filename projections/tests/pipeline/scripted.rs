@@ -47,9 +47,7 @@ async fn a_scripted_history_produces_exactly_the_expected_rows_and_documents(
     connect_options: PgConnectOptions,
 ) {
     let env = TestEnv::new(pool_options, connect_options).await;
-    let relay = env.start_relay();
-    let views = env.start_projector(env.views_projector());
-    let search = env.start_projector(env.search_projector());
+    let pipeline = env.start_pipeline();
 
     let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
     let a = OrderScript::create(x, "EUR", day(3))
@@ -184,8 +182,6 @@ async fn a_scripted_history_produces_exactly_the_expected_rows_and_documents(
         sorted(vec![a.order_id, b.order_id])
     );
 
-    search.stop().await;
-    views.stop().await;
-    relay.stop().await;
+    pipeline.stop().await;
     env.clean_up().await;
 }
