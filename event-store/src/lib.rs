@@ -6,6 +6,8 @@
 //! - [`EventStore::read_all_from`] and [`Subscription`] tail the gap-safe global log, ordered by
 //!   [`LogPosition`] `(transaction id, position)`; an append returns that pair as its [`ConsistencyToken`].
 //! - [`EventStore::verify`] walks the hash chains; the database refuses UPDATE, DELETE and TRUNCATE of events.
+//! - [`EventStore::stream_heads_between`] and [`EventStore::check_heads`] serve seals: stream heads recorded
+//!   outside the database, which show a deletion of a stream's newest events that the chains cannot.
 //!
 //! The store knows no domain: payloads are JSON objects typed by `event_type` and `schema_version`.
 //! See the section "Event store: gap-safe global log" of ARCHITECTURE.md for the argument behind the log.
@@ -34,6 +36,7 @@ mod envelope;
 mod error;
 mod idempotency;
 mod position;
+mod seal;
 mod snapshot;
 mod store;
 mod subscription;
@@ -47,6 +50,9 @@ pub use error::SnapshotError;
 pub use position::ConsistencyToken;
 pub use position::LogPosition;
 pub use position::ParseLogPositionError;
+pub use seal::HeadFound;
+pub use seal::HeadMismatch;
+pub use seal::StreamHead;
 pub use store::EventStore;
 pub use store::MAX_EVENTS_PER_APPEND;
 pub use store::MAX_METADATA_BYTES;

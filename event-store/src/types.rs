@@ -248,16 +248,16 @@ pub struct IdempotentResponse {
     pub created_at: DateTime<Utc>,
 }
 
-mod hex_hash {
+pub(crate) mod hex_hash {
     //! Serialises a 32-byte hash as lowercase hex.
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(hash: &[u8; 32], serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(hash: &[u8; 32], serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&hex::encode(hash))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 32], D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 32], D::Error> {
         let text = String::deserialize(deserializer)?;
         let mut hash = [0u8; 32];
         hex::decode_to_slice(text, &mut hash).map_err(serde::de::Error::custom)?;

@@ -1,7 +1,7 @@
 //! Tamper evidence: walking each stream's hash chain and checking every row against the bytes it hashed.
 //!
 //! What this cannot see from inside the database: the newest events of a stream deleted together with
-//! nothing after them. Catching that needs a seal of the stream heads kept outside the database.
+//! nothing after them. Seals of the stream heads kept outside the database catch that (the `seal` module).
 
 use serde_json::Value;
 use sqlx::postgres::PgRow;

@@ -58,7 +58,7 @@ pub(crate) struct ConnectionArgs {
     /// Prefix of the concrete search indices behind the alias.
     #[arg(long, global = true, env = "ELASTICSEARCH_INDEX_PREFIX", hide_env_values = true, default_value = schemas::ELASTICSEARCH_INDEX_PREFIX)]
     pub(crate) search_index_prefix: String,
-    /// NATS URL (for the JetStream consumer figures of `projections status`).
+    /// NATS URL (for the JetStream consumer figures of `projections status` and `verify-log --seals`).
     #[arg(long, global = true, env = "NATS_URL", hide_env_values = true, default_value = "nats://127.0.0.1:14222")]
     pub(crate) nats_url: String,
     /// JetStream stream of the order events.
@@ -77,7 +77,8 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Load an export into an empty (scratch) event store and check its hash chains.
     Import(ImportArgs),
-    /// Check every stream's hash chain and version sequence; report the first broken event of each stream.
+    /// Check every stream's hash chain and version sequence (and, with --seals, the heads sealed to NATS);
+    /// report the first broken event of each stream.
     VerifyLog(VerifyLogArgs),
     /// Append realistic order histories through the event store API (test and benchmark data).
     Seed(SeedArgs),
@@ -273,6 +274,10 @@ pub(crate) struct VerifyLogArgs {
     /// Only this stream (order id).
     #[arg(long)]
     pub(crate) stream: Option<Uuid>,
+    /// Also check the stream heads the relay sealed to NATS (`<NATS_STREAM>_SEALS`): finds deleted newest
+    /// events and rewritten chains, which the chains alone cannot show.
+    #[arg(long)]
+    pub(crate) seals: bool,
 }
 
 #[derive(Debug, Args)]

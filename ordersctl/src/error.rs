@@ -57,6 +57,9 @@ pub enum Error {
     /// Encoding JSON failed.
     #[error("encoding JSON")]
     Json(#[from] serde_json::Error),
+    /// NATS could not be reached or JetStream refused a request.
+    #[error("NATS: {0}")]
+    Nats(String),
     /// The arguments do not make sense together.
     #[error("{0}")]
     Usage(String),

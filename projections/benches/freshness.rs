@@ -190,6 +190,7 @@ async fn clean_up(
     database: &str,
 ) {
     let _ = context.delete_stream(&topology.stream_name).await;
+    let _ = context.delete_stream(&topology.seal_stream_name()).await;
     let _ = search
         .client()
         .indices()

@@ -18,6 +18,7 @@ use crate::envelope::nats_headers;
 use crate::error::Error;
 use crate::ledger::{self, advisory_lock_key};
 use crate::projector::sleep_or_shutdown;
+use crate::seal::Sealer;
 use crate::topology::NatsTopology;
 
 /// Tuning of the relay; the defaults suit production.
@@ -33,6 +34,8 @@ pub struct RelayOptions {
     pub ack_timeout: Duration,
     /// How often a standby relay tries to become active.
     pub standby_retry: Duration,
+    /// How often the stream heads are sealed to NATS (see the `seal` module); `None` publishes no seals.
+    pub seal_interval: Option<Duration>,
 }
 
 impl Default for RelayOptions {
@@ -43,6 +46,7 @@ impl Default for RelayOptions {
             max_poll_interval: Duration::from_millis(20),
             ack_timeout: Duration::from_secs(10),
             standby_retry: Duration::from_secs(1),
+            seal_interval: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -169,13 +173,28 @@ impl Relay {
             .subscribe(checkpoint)
             .with_batch_size(self.options.batch_size)
             .with_poll_interval(self.options.min_poll_interval, self.options.max_poll_interval);
+        let mut sealer = match self.options.seal_interval {
+            Some(interval) => Some(
+                Sealer::start(&self.pool, &self.jetstream, &self.topology, interval, self.options.ack_timeout).await?,
+            ),
+            None => None,
+        };
         let mut lock_checked = Instant::now();
         loop {
+            // With seals on, an idle log still wakes the loop when a seal is due.
+            let wait = sealer.as_ref().map_or(Duration::MAX, Sealer::due_in);
             let batch = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Ok(()),
-                batch = subscription.next_batch() => batch?,
+                batch = subscription.next_batch_within(wait) => batch?,
             };
+            if let Some(sealer) = sealer.as_mut() {
+                // Seals cover what is published, so a due seal goes first only when this round brought nothing.
+                if batch.is_empty() {
+                    sealer.seal_if_due(checkpoint).await?;
+                    continue;
+                }
+            }
             let mut acks = Vec::with_capacity(batch.len());
             for event in &batch {
                 if event.stream_type != schemas::ORDER_STREAM_TYPE {
@@ -209,6 +228,9 @@ impl Relay {
             metrics::counter!("relay_duplicates_total").increment(duplicates as u64);
             metrics::gauge!("relay_checkpoint_position").set(checkpoint.position as f64);
             tracing::debug!(published, duplicates, checkpoint = %checkpoint, "published a batch");
+            if let Some(sealer) = sealer.as_mut() {
+                sealer.seal_if_due(checkpoint).await?;
+            }
             // A lost lock connection means a standby may take over: stop rather than publish side by side.
             if lock_checked.elapsed() > Duration::from_secs(1) {
                 lock_connection.ping().await?;

@@ -70,6 +70,10 @@ pub struct RelaySettings {
     /// Longest wait between two polls of an idle event store, in milliseconds.
     #[arg(long, env = "RELAY_MAX_POLL_INTERVAL_MS", default_value_t = 20)]
     pub max_poll_interval_ms: u64,
+    /// Seconds between two seals of the stream heads to the `<stream>_SEALS` JetStream stream, which
+    /// `ordersctl verify-log --seals` checks; 0 publishes no seals.
+    #[arg(long, env = "RELAY_SEAL_INTERVAL_SECS", default_value_t = 10)]
+    pub seal_interval_secs: u64,
 }
 
 impl RelaySettings {
@@ -78,6 +82,7 @@ impl RelaySettings {
         RelayOptions {
             batch_size: self.batch_size,
             max_poll_interval: Duration::from_millis(self.max_poll_interval_ms),
+            seal_interval: (self.seal_interval_secs > 0).then(|| Duration::from_secs(self.seal_interval_secs)),
             ..RelayOptions::default()
         }
     }

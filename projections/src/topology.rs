@@ -98,6 +98,41 @@ impl NatsTopology {
         }
     }
 
+    /// The stream of the relay's seals ([`crate::SealMessage`]): `<stream name>_SEALS`.
+    pub fn seal_stream_name(&self) -> String {
+        format!("{}_SEALS", self.stream_name)
+    }
+
+    /// The subject of the seals: `<prefix>-seals`, outside the events' `<prefix>.>`.
+    pub fn seal_subject(&self) -> String {
+        format!("{}-seals", self.subject_prefix)
+    }
+
+    /// The seal stream: file storage, kept forever, and neither deletes nor purges allowed, so what was
+    /// sealed stays as it was.
+    pub fn seal_stream_config(&self) -> stream::Config {
+        stream::Config {
+            name: self.seal_stream_name(),
+            description: Some("Seals of the event store's stream heads, published by the relay".to_owned()),
+            subjects: vec![self.seal_subject()],
+            storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::Limits,
+            duplicate_window: self.duplicate_window,
+            num_replicas: 1,
+            deny_delete: true,
+            deny_purge: true,
+            ..Default::default()
+        }
+    }
+
+    /// Creates the seal stream if it does not exist.
+    pub async fn ensure_seal_stream(&self, context: &jetstream::Context) -> Result<stream::Stream, crate::Error> {
+        context
+            .get_or_create_stream(self.seal_stream_config())
+            .await
+            .map_err(|error| crate::Error::Nats(format!("creating stream {}: {error}", self.seal_stream_name())))
+    }
+
     /// Creates the stream if it does not exist (an existing stream is left as it is).
     pub async fn ensure_stream(&self, context: &jetstream::Context) -> Result<stream::Stream, crate::Error> {
         context

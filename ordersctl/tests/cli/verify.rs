@@ -1,11 +1,15 @@
 //! Detection: `projections verify` finds a corrupted view row and a corrupted search document, and
 //! `verify-log` finds a tampered and a missing event; each exits with status 1 and names what it found.
 
+use std::time::Duration;
+
+use projections::{NatsTopology, Relay, RelayOptions};
 use serde_json::json;
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::helpers::TestEnv;
+use crate::helpers::{eventually, TestEnv};
 
 #[sqlx::test(migrator = "event_store::MIGRATOR")]
 async fn verify_reports_a_deliberately_corrupted_view_row_and_exits_with_status_1(pool: PgPool) {
@@ -136,4 +140,73 @@ async fn verify_log_reports_the_first_tampered_and_the_first_missing_event_and_e
         env.ordersctl(&["--json", "verify-log", "--stream", &tampered.to_string()]).await.expect_status(1).json();
     assert_eq!(one_stream["failures"][0]["version"], json!(2));
     assert_eq!(one_stream["failures"][0]["kind"]["kind"], json!("envelope_mismatch"));
+}
+
+/// Deleting a stream's newest events leaves a chain that verifies; the heads the relay sealed to NATS do not.
+#[sqlx::test(migrator = "event_store::MIGRATOR")]
+async fn verify_log_with_seals_finds_deleted_newest_events_that_the_chains_cannot_show(pool: PgPool) {
+    let env = TestEnv::new(pool).await;
+    env.seed(15, 44).await;
+    let id = Uuid::new_v4().simple().to_string();
+    let topology = NatsTopology::new(format!("TEST_{id}"), format!("test_{id}.orders.v1"));
+    let nats_url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:14222".to_owned());
+    let jetstream =
+        async_nats::jetstream::new(async_nats::connect(&nats_url).await.expect("NATS accepts a connection"));
+    let relay = Relay::new(env.pool.clone(), jetstream.clone(), topology.clone())
+        .with_options(RelayOptions { seal_interval: Some(Duration::from_millis(100)), ..RelayOptions::default() });
+    let shutdown = CancellationToken::new();
+    let relay_task = tokio::spawn({
+        let (relay, shutdown) = (relay.clone(), shutdown.clone());
+        async move { relay.run(shutdown).await }
+    });
+    let head = env.store.head().await.unwrap();
+    let sealed = eventually(Duration::from_secs(30), || async {
+        let sealed = projections::read_sealed_heads(&jetstream, &topology).await;
+        sealed.is_ok_and(|sealed| sealed.sealed_through.is_some_and(|through| through >= head))
+    })
+    .await;
+    shutdown.cancel();
+    relay_task.await.unwrap().expect("the relay stops cleanly");
+    assert!(sealed, "the relay sealed the seeded log");
+
+    let stream_arg = ["--nats-stream", topology.stream_name.as_str()];
+    let clean = env.ordersctl(&[&stream_arg[..], &["verify-log", "--seals"]].concat()).await.expect_status(0);
+    assert!(clean.stdout().contains("sealed heads match: 15 streams"), "{}", clean.stdout());
+
+    let shortened: Uuid = sqlx::query_scalar(
+        "SELECT stream_id FROM event_store.events GROUP BY stream_id HAVING max(version) > 2 ORDER BY stream_id LIMIT 1",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    let mut transaction = env.pool.begin().await.unwrap();
+    sqlx::query("ALTER TABLE event_store.events DISABLE TRIGGER events_immutable_rows")
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM event_store.events WHERE stream_id = $1 AND version > 2")
+        .bind(shortened)
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE event_store.events ENABLE TRIGGER events_immutable_rows")
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+    transaction.commit().await.unwrap();
+
+    env.ordersctl(&["verify-log"]).await.expect_status(0);
+    let found = env.ordersctl(&[&stream_arg[..], &["verify-log", "--seals"]].concat()).await.expect_status(1);
+    let text = found.stdout();
+    let line = text.lines().find(|line| line.starts_with(&shortened.to_string())).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("deleted: the store's stream ends at version 2"), "{line}");
+    let json =
+        env.ordersctl(&[&stream_arg[..], &["--json", "verify-log", "--seals"]].concat()).await.expect_status(1).json();
+    assert_eq!(json["seals"]["mismatches"][0]["sealed"]["stream_id"], json!(shortened.to_string()));
+    assert_eq!(json["seals"]["mismatches"][0]["found"], json!({ "kind": "missing", "stream_version": 2 }));
+    assert_eq!(json["chains"]["failures"], json!([]));
+
+    for stream in [topology.stream_name.clone(), topology.seal_stream_name()] {
+        let _ = jetstream.delete_stream(stream).await;
+    }
 }

@@ -141,7 +141,7 @@ impl TestEnv {
 
     pub(crate) fn relay(&self) -> Relay {
         Relay::new(self.pool.clone(), self.jetstream.clone(), self.topology.clone())
-            .with_options(RelayOptions::default())
+            .with_options(RelayOptions { seal_interval: Some(Duration::from_millis(200)), ..RelayOptions::default() })
     }
 
     /// Starts the relay as a task.
@@ -212,6 +212,7 @@ impl TestEnv {
     /// Removes the stream and every index of this test's aliases.
     pub(crate) async fn clean_up(self) {
         let _ = self.jetstream.delete_stream(&self.topology.stream_name).await;
+        let _ = self.jetstream.delete_stream(&self.topology.seal_stream_name()).await;
         let indices = format!("orders-test-{}*", self.id);
         let _ = self
             .search
@@ -229,7 +230,8 @@ impl Drop for TestEnv {
         if !std::thread::panicking() {
             return;
         }
-        let (stream, indices) = (self.topology.stream_name.clone(), format!("orders-test-{}*", self.id));
+        let streams = [self.topology.stream_name.clone(), self.topology.seal_stream_name()];
+        let indices = format!("orders-test-{}*", self.id);
         // A new client: the test's own pools belong to its runtime, whose thread is blocked in this drop,
         // so a pooled connection would never be polled and the join below would wait forever.
         let Ok(search) = SearchIndex::new(&service_url("ELASTICSEARCH_URL"), "unused", "unused") else { return };
@@ -237,7 +239,10 @@ impl Drop for TestEnv {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             runtime.block_on(async {
                 if let Ok(client) = async_nats::connect(service_url("NATS_URL")).await {
-                    let _ = jetstream::new(client).delete_stream(&stream).await;
+                    let context = jetstream::new(client);
+                    for stream in &streams {
+                        let _ = context.delete_stream(stream).await;
+                    }
                 }
                 let _ = search
                     .client()

@@ -10,3 +10,4 @@ mod rebuild;
 mod redelivery;
 mod relay;
 mod scripted;
+mod seals;

@@ -93,5 +93,6 @@ async fn redelivering_every_message_twice_in_a_shuffled_order_changes_nothing(
     search.stop().await;
     views.stop().await;
     let _ = env.jetstream.delete_stream(&staging.stream_name).await;
+    let _ = env.jetstream.delete_stream(&staging.seal_stream_name()).await;
     env.clean_up().await;
 }
