@@ -181,19 +181,18 @@ impl Relay {
         };
         let mut lock_checked = Instant::now();
         loop {
-            // With seals on, an idle log still wakes the loop when a seal is due.
+            if let Some(sealer) = sealer.as_mut() {
+                sealer.seal_if_due(checkpoint).await?;
+            }
+            // With seals on, an idle log still wakes the loop when the next seal is due.
             let wait = sealer.as_ref().map_or(Duration::MAX, Sealer::due_in);
             let batch = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Ok(()),
                 batch = subscription.next_batch_within(wait) => batch?,
             };
-            if let Some(sealer) = sealer.as_mut() {
-                // Seals cover what is published, so a due seal goes first only when this round brought nothing.
-                if batch.is_empty() {
-                    sealer.seal_if_due(checkpoint).await?;
-                    continue;
-                }
+            if batch.is_empty() {
+                continue;
             }
             let mut acks = Vec::with_capacity(batch.len());
             for event in &batch {
@@ -228,9 +227,6 @@ impl Relay {
             metrics::counter!("relay_duplicates_total").increment(duplicates as u64);
             metrics::gauge!("relay_checkpoint_position").set(checkpoint.position as f64);
             tracing::debug!(published, duplicates, checkpoint = %checkpoint, "published a batch");
-            if let Some(sealer) = sealer.as_mut() {
-                sealer.seal_if_due(checkpoint).await?;
-            }
             // A lost lock connection means a standby may take over: stop rather than publish side by side.
             if lock_checked.elapsed() > Duration::from_secs(1) {
                 lock_connection.ping().await?;

@@ -105,27 +105,14 @@ async fn verify_log_reports_the_first_tampered_and_the_first_missing_event_and_e
     .await
     .unwrap();
 
-    // Only a superuser can get past the immutability triggers; this is the attacker the chain is for.
-    let mut transaction = env.pool.begin().await.unwrap();
-    sqlx::query("ALTER TABLE event_store.events DISABLE TRIGGER events_immutable_rows")
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE event_store.events SET payload = payload || '{\"occurred_at\": \"2020-01-01T00:00:00Z\"}' WHERE stream_id = $1 AND version = 2")
-        .bind(tampered)
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM event_store.events WHERE stream_id = $1 AND version = 3")
-        .bind(shortened)
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-    sqlx::query("ALTER TABLE event_store.events ENABLE TRIGGER events_immutable_rows")
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-    transaction.commit().await.unwrap();
+    tamper(
+        &env.pool,
+        "UPDATE event_store.events SET payload = payload || '{\"occurred_at\": \"2020-01-01T00:00:00Z\"}' \
+          WHERE stream_id = $1 AND version = 2",
+        tampered,
+    )
+    .await;
+    tamper(&env.pool, "DELETE FROM event_store.events WHERE stream_id = $1 AND version = 3", shortened).await;
 
     let found = env.ordersctl(&["verify-log"]).await.expect_status(1);
     let text = found.stdout();
@@ -179,21 +166,7 @@ async fn verify_log_with_seals_finds_deleted_newest_events_that_the_chains_canno
     .fetch_one(&env.pool)
     .await
     .unwrap();
-    let mut transaction = env.pool.begin().await.unwrap();
-    sqlx::query("ALTER TABLE event_store.events DISABLE TRIGGER events_immutable_rows")
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM event_store.events WHERE stream_id = $1 AND version > 2")
-        .bind(shortened)
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-    sqlx::query("ALTER TABLE event_store.events ENABLE TRIGGER events_immutable_rows")
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-    transaction.commit().await.unwrap();
+    tamper(&env.pool, "DELETE FROM event_store.events WHERE stream_id = $1 AND version > 2", shortened).await;
 
     env.ordersctl(&["verify-log"]).await.expect_status(0);
     let found = env.ordersctl(&[&stream_arg[..], &["verify-log", "--seals"]].concat()).await.expect_status(1);
@@ -209,4 +182,20 @@ async fn verify_log_with_seals_finds_deleted_newest_events_that_the_chains_canno
     for stream in [topology.stream_name.clone(), topology.seal_stream_name()] {
         let _ = jetstream.delete_stream(stream).await;
     }
+}
+
+/// Runs `statement` (bound to `stream_id`) with the immutability triggers switched off, as only a superuser
+/// can: the attacker the hash chains and the seals are for.
+async fn tamper(pool: &PgPool, statement: &str, stream_id: Uuid) {
+    let mut transaction = pool.begin().await.unwrap();
+    sqlx::query("ALTER TABLE event_store.events DISABLE TRIGGER events_immutable_rows")
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+    sqlx::query(statement).bind(stream_id).execute(&mut *transaction).await.unwrap();
+    sqlx::query("ALTER TABLE event_store.events ENABLE TRIGGER events_immutable_rows")
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+    transaction.commit().await.unwrap();
 }
