@@ -146,21 +146,8 @@ async fn rebuild_views_until(
         // Renaming a table keeps its index (and key constraint) names: without this, every rebuild would
         // leave the live table with `..._rebuild_pkey`-style names, and the next one with `..._pkey1`.
         for (shadow_index, live_index) in index_names {
-            let retired_index = retired_index_name(&live_index);
-            sqlx::query(&format!(
-                "ALTER INDEX projections.{} RENAME TO {}",
-                quoted(&live_index),
-                quoted(&retired_index)
-            ))
-            .execute(&mut *swap)
-            .await?;
-            sqlx::query(&format!(
-                "ALTER INDEX projections.{} RENAME TO {}",
-                quoted(&shadow_index),
-                quoted(&live_index)
-            ))
-            .execute(&mut *swap)
-            .await?;
+            rename_index(&mut swap, &live_index, &retired_index_name(&live_index)).await?;
+            rename_index(&mut swap, &shadow_index, &live_index).await?;
         }
     }
     let checkpoint = hand_over_bookkeeping(&mut swap, VIEWS_REBUILD, ORDER_VIEWS).await?;
@@ -207,6 +194,13 @@ fn retired_index_name(live_index: &str) -> String {
         end -= 1;
     }
     format!("{}{RETIRED_SUFFIX}", &live_index[..end])
+}
+
+async fn rename_index(connection: &mut PgConnection, from: &str, to: &str) -> Result<(), Error> {
+    sqlx::query(&format!("ALTER INDEX projections.{} RENAME TO {}", quoted(from), quoted(to)))
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
 }
 
 fn quoted(identifier: &str) -> String {
